@@ -1,0 +1,105 @@
+"""The course author's checks of an assignment before release.
+
+`check_assignment` answers: does the reference solution score full marks
+(under several secret seeds), do the release stubs score zero, does anything
+hidden leak into the release, and do the notebook's points match the suite's?
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .course import Assignment, CourseError, autograded_cells, read_notebook
+from .gradebook import NbgraderCourse
+from .kernel import StudentKernel
+from .results import JobResult
+from .suite import load_reference, run_suite
+
+_LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "SUITE_VERSION")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_assignment(assignment: Assignment, seeds: int = 3) -> list[Check]:
+    assignment.validate()
+    notebook = read_notebook(assignment.source_notebook)
+    cells = autograded_cells(notebook)
+    reference = load_reference(assignment.reference_path)
+    checks: list[Check] = []
+
+    with tempfile.TemporaryDirectory(prefix="autograder-check-") as scratch:
+        course = NbgraderCourse.create(Path(scratch) / "course", assignment.root)
+        release_dir = course.generate(assignment.id)
+        checks.append(_leak_check(assignment, release_dir))
+        release = read_notebook(release_dir / assignment.source_notebook.name)
+
+        solved = _code(notebook)
+        with StudentKernel(solved, assignment.limits(), data_dir=assignment.data_dir) as kernel:
+            kernel.run_notebook()
+            runs = [run_suite(assignment.suite_dir, kernel, reference, seed) for seed in range(1, seeds + 1)]
+        checks.append(_points_check(cells, runs[0]))
+        for seed, tests in enumerate(runs, start=1):
+            failed = [f"{t.test_id}: {t.message.splitlines()[0] if t.message else t.outcome}"
+                      for t in tests if not t.passed]
+            checks.append(Check(f"reference scores full marks (seed {seed})", not failed,
+                                "; ".join(failed) or f"{len(tests)} tests passed"))
+
+        with StudentKernel(_code(release), assignment.limits(), data_dir=assignment.data_dir) as kernel:
+            kernel.run_notebook()
+            stub_tests = run_suite(assignment.suite_dir, kernel, reference, seed=1)
+        passed = [t.test_id for t in stub_tests if t.passed]
+        checks.append(Check("release stubs score zero", not passed,
+                            f"stubs pass: {', '.join(passed)}" if passed else f"{len(stub_tests)} tests failed"))
+    return checks
+
+
+def _code(notebook) -> list[str]:
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def _points_check(cells: dict[str, float], tests) -> Check:
+    result = JobResult("", "", "", "", "", 0, tests=tests, cell_max_points=cells)
+    per_cell: dict[str, float] = {}
+    for test in result.tests:
+        per_cell[test.cell] = per_cell.get(test.cell, 0.0) + test.max_points
+    problems = [f"{cell}: notebook says {points:g}, hidden tests add up to {per_cell.get(cell, 0):g}"
+                for cell, points in cells.items() if per_cell.get(cell, 0.0) != points]
+    problems += [f"hidden tests feed {cell!r}, which is not an autograded cell of the notebook"
+                 for cell in per_cell if cell not in cells]
+    return Check("points: notebook grade cells = hidden tests", not problems,
+                 "; ".join(problems) or f"{len(cells)} cells, {sum(cells.values()):g} points")
+
+
+def _leak_check(assignment: Assignment, release_dir: Path) -> Check:
+    secret_lines = set()
+    for path in [*assignment.suite_files(), assignment.reference_path]:
+        if path.suffix == ".py":
+            secret_lines |= {line.strip() for line in path.read_text().splitlines()
+                             if len(line.strip()) > 40 and not line.strip().startswith(("#", '"""', "def "))}
+    test_names = set()
+    for path in assignment.suite_files():
+        if path.suffix == ".py":
+            test_names |= set(re.findall(r"def (test_\w+)", path.read_text()))
+    leaks = []
+    for path in sorted(release_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        leaks += [f"{path.name}: contains {marker!r}" for marker in _LEAK_MARKERS if marker in text]
+        leaks += [f"{path.name}: contains a line of the hidden suite or reference" for line in secret_lines
+                  if line in text][:1]
+        leaks += [f"{path.name}: names hidden test {name}" for name in sorted(test_names) if name in text]
+        if path.name in {p.name for p in assignment.suite_files()} | {assignment.reference_path.name}:
+            leaks.append(f"{path.name}: a hidden file was copied into the release")
+    if not any(release_dir.rglob("*.ipynb")):
+        raise CourseError(f"nbgrader produced no notebook in {release_dir}")
+    return Check("nothing hidden leaks into the release", not leaks, "; ".join(leaks) or
+                 f"{sum(1 for p in release_dir.rglob('*') if p.is_file())} release files scanned")

@@ -1,0 +1,213 @@
+"""The ``autograder`` command: grade, validate, check and demo.
+
+- ``grade COURSE_DIR ASSIGNMENT``: nbgrader-autograde every (or some)
+  submission in the sandbox, with a progress bar and a summary table;
+- ``validate NOTEBOOK``: a student's quick check, running only the public
+  checks of their notebook in the sandbox;
+- ``check ASSIGNMENT``: the course author's check before release;
+- ``demo``: build a course from this repository, submit the bundled sample
+  class, grade it, export the gradebook and write feedback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .authoring import check_assignment
+from .course import Assignment, CourseError, autograded_cells, read_notebook
+from .gradebook import NbgraderCourse, NbgraderError
+from .job import GradingRecords
+from .kernel import StudentKernel
+from .results import JobResult
+from .samples import expected_scores, submit_samples
+from .sandbox import Sandbox, SandboxUnavailable
+from .suite import SuiteError
+
+console = Console()
+DEFAULT_ASSIGNMENT = "a01_gradient_descent"
+
+
+def default_course_root() -> Path:
+    """This repository when run from it (or installed editable from it), else the working directory."""
+    for candidate in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        if (candidate / "assignments" / "source").is_dir():
+            return candidate
+    return Path.cwd()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--course-root", type=Path, default=None,
+                        help="course tree with assignments/, reference/ and data/ (default: this repository)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show nbgrader's and the grader's logs")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="autograde submissions of one assignment")
+    grade.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")
+    grade.add_argument("assignment")
+    grade.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
+    grade.add_argument("--force", action="store_true", help="re-run jobs even when a result can be reused")
+
+    validate = commands.add_parser("validate", help="run a notebook's public checks in the sandbox")
+    validate.add_argument("notebook", type=Path)
+
+    check = commands.add_parser("check", help="course author's check of an assignment")
+    check.add_argument("assignment", nargs="?", default=DEFAULT_ASSIGNMENT)
+    check.add_argument("--seeds", type=int, default=3, help="secret seeds to grade the reference under")
+
+    demo = commands.add_parser("demo", help="grade the bundled sample class and print the gradebook")
+    demo.add_argument("--workdir", type=Path, default=Path("build/demo"))
+    demo.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(message)s")
+    root = (args.course_root or default_course_root()).resolve()
+    try:
+        if args.command == "grade":
+            return grade_command(NbgraderCourse(args.course_dir.resolve()), args.assignment, args.student, args.force)
+        if args.command == "validate":
+            return validate_command(args.notebook, root)
+        if args.command == "check":
+            return check_command(Assignment(args.assignment, root), args.seeds)
+        return demo_command(root, args.workdir.resolve(), args.assignment)
+    except (CourseError, SuiteError, SandboxUnavailable, NbgraderError) as exc:
+        console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        return 2
+
+
+def print_protections(limits_source: Assignment) -> None:
+    sandbox = Sandbox(limits_source.limits(), runtime_dir=Path("/tmp"))
+    table = Table(title="Sandbox protections on this host", show_edge=False)
+    table.add_column("protection")
+    table.add_column("active")
+    table.add_column("detail")
+    for protection in sandbox.protections():
+        table.add_row(protection.name, "yes" if protection.active else "[bold red]NO[/]", protection.detail)
+    console.print(table)
+
+
+def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str], force: bool,
+                  expected: dict[str, dict] | None = None) -> int:
+    students = students or course.submitted_students(assignment_id)
+    if not students:
+        raise CourseError(f"no submissions of {assignment_id} under {course.root / 'submitted'}")
+    print_protections(Assignment(assignment_id, Path(course.config().SandboxedGrading.course_root)))
+    records = GradingRecords(course.root / "grading_results")
+    results: dict[str, JobResult | str] = {}
+    started = time.monotonic()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task(f"grading {assignment_id}", total=len(students))
+        for student in students:
+            progress.update(task, description=f"grading {assignment_id}: {student}")
+            try:
+                course.autograde(assignment_id, student, force_regrade=force)
+                results[student] = JobResult.load(records.path(assignment_id, student, assignment_id))
+            except NbgraderError as exc:
+                results[student] = str(exc).splitlines()[0]  # one broken submission never stops the batch
+            progress.advance(task)
+    console.print(summary_table(course, assignment_id, results, expected))
+    console.print(f"graded {len(students)} submissions in {time.monotonic() - started:.1f} s")
+    failures = [s for s, r in results.items() if not isinstance(r, JobResult)]
+    return 1 if failures else 0
+
+
+def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str, JobResult | str],
+                  expected: dict[str, dict] | None) -> Table:
+    gradebook = course.scores(assignment_id)
+    cells = sorted({cell for scores in gradebook.values() for cell in scores})
+    table = Table(title=f"Gradebook: {assignment_id} (scores read back from nbgrader's database)")
+    table.add_column("student")
+    for cell in cells:
+        table.add_column(cell.removeprefix("test_"), justify="right")
+    table.add_column("total", justify="right")
+    if expected is not None:
+        table.add_column("expected", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("sandbox stopped")
+    for student, result in results.items():
+        scores = gradebook.get(student, {})
+        total = sum(scores.values())
+        row = [student, *(f"{scores.get(cell, 0):g}" for cell in cells), f"{total:g}"]
+        if expected is not None:
+            want = expected.get(student, {}).get("total")
+            row.append(f"{want:g} {'ok' if want == total else 'MISMATCH'}" if want is not None else "-")
+        if isinstance(result, JobResult):
+            row += [f"{result.wall_time_s:.1f} s", "; ".join(result.sandbox_events)[:80]]
+        else:
+            row += ["-", f"[red]{result}[/]"]
+        table.add_row(*row)
+    return table
+
+
+def validate_command(notebook_path: Path, root: Path) -> int:
+    notebook = read_notebook(notebook_path)
+    assignment = Assignment(notebook_path.stem, root)
+    limits = assignment.limits() if assignment.suite_dir.is_dir() else None
+    public = autograded_cells(notebook)
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    from .sandbox import Limits
+
+    with StudentKernel([c.source for c in code_cells], limits or Limits(), data_dir=root / "data") as kernel:
+        runs = kernel.run_notebook()
+    failed = 0
+    for cell, run in zip(code_cells, runs):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in public:
+            ok = run.status == "ok"
+            failed += not ok
+            console.print(f"{'PASS' if ok else 'FAIL'}  {grade_id}")
+            if not ok:
+                console.print("      " + (run.error.strip().splitlines() or [run.status])[-1], highlight=False)
+        elif run.status != "ok":
+            console.print(f"note  cell {grade_id or ''} did not run cleanly: "
+                          f"{(run.error.strip().splitlines() or [run.status])[-1]}", highlight=False)
+    console.print(f"{len(public) - failed} of {len(public)} public checks passed "
+                  "(the hidden tests check more when you submit)")
+    return 1 if failed else 0
+
+
+def check_command(assignment: Assignment, seeds: int) -> int:
+    checks = check_assignment(assignment, seeds=seeds)
+    table = Table(title=f"autograder check {assignment.id}")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail")
+    for item in checks:
+        table.add_row(item.name, "PASS" if item.ok else "[bold red]FAIL[/]", item.detail)
+    console.print(table)
+    return 0 if all(item.ok for item in checks) else 1
+
+
+def demo_command(root: Path, workdir: Path, assignment_id: str) -> int:
+    assignment = Assignment(assignment_id, root)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    course = NbgraderCourse.create(workdir, root)
+    console.print(f"course directory: {workdir}")
+    release = course.generate(assignment_id)
+    console.print(f"released {assignment_id}: {release}")
+    students = submit_samples(assignment.samples_dir, release / f"{assignment_id}.ipynb",
+                              workdir / "submitted", assignment_id)
+    console.print(f"submitted {len(students)} sample students: {', '.join(students)}")
+    code = grade_command(course, assignment_id, students, force=False,
+                         expected=expected_scores(assignment.samples_dir))
+    csv_path = course.export_csv(workdir / "grades.csv")
+    for student in students:
+        course.feedback(assignment_id, student)
+    console.print(f"gradebook exported: {csv_path}")
+    console.print(f"feedback: {workdir / 'feedback'}/<student>/{assignment_id}/{assignment_id}.html")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The nbgrader course directory: releases, autograding runs and the gradebook.
+
+`NbgraderCourse` drives a real nbgrader course directory through nbgrader's
+own API (``generate_assignment``, ``autograde``, ``generate_feedback``) with
+the configuration from `configure`, and reads scores back from nbgrader's
+gradebook database, the same numbers ``nbgrader export`` and the formgrader
+show.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+# nbgrader runs the ``alembic`` executable by name; find it next to this interpreter even in an
+# unactivated venv.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+CONFIG_TEMPLATE = '''"""nbgrader configuration for this course, written by autograder."""
+from autograder.nbgrader_config import configure
+
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = {course_id!r}
+configure(c, course_root={course_root!r})
+'''
+
+
+class NbgraderError(RuntimeError):
+    """An nbgrader step failed; the message carries nbgrader's log."""
+
+
+@dataclass
+class NbgraderCourse:
+    root: Path
+
+    @classmethod
+    def create(cls, root: Path, course_root: Path, course_id: str = "dl-course") -> NbgraderCourse:
+        """A new nbgrader course directory whose sources come from ``course_root/assignments/source``."""
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "nbgrader_config.py").write_text(
+            CONFIG_TEMPLATE.format(course_id=course_id, course_root=str(course_root.resolve())))
+        source = root / "source"
+        if source.exists():
+            shutil.rmtree(source)
+        shutil.copytree(course_root / "assignments" / "source", source)
+        return cls(root)
+
+    def config(self) -> Config:
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        return config
+
+    def api(self, **overrides: object) -> NbGraderAPI:
+        config = self.config()
+        for section, values in overrides.items():
+            for key, value in values.items():  # type: ignore[attr-defined]
+                config[section][key] = value
+        return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+    def _check(self, outcome: dict, step: str) -> dict:
+        if not outcome.get("success"):
+            raise NbgraderError(f"nbgrader {step} failed:\n{outcome.get('error') or ''}\n{outcome.get('log') or ''}")
+        return outcome
+
+    def generate(self, assignment: str) -> Path:
+        self._check(self.api().generate_assignment(assignment, force=True, create=True), "generate_assignment")
+        return self.root / "release" / assignment
+
+    def autograde(self, assignment: str, student: str, *, force_regrade: bool = False) -> dict:
+        api = self.api(SandboxedGrading={"force": force_regrade}) if force_regrade else self.api()
+        return self._check(api.autograde(assignment, student, force=True, create=True), f"autograde {student}")
+
+    def feedback(self, assignment: str, student: str) -> Path:
+        self._check(self.api().generate_feedback(assignment, student, force=True), f"generate_feedback {student}")
+        return self.root / "feedback" / student / assignment
+
+    def submitted_students(self, assignment: str) -> list[str]:
+        return sorted(p.parent.name for p in (self.root / "submitted").glob(f"*/{assignment}") if p.is_dir())
+
+    def scores(self, assignment: str) -> dict[str, dict[str, float]]:
+        """student -> {grade cell -> score} from nbgrader's gradebook."""
+        table: dict[str, dict[str, float]] = {}
+        with Gradebook(self.api().coursedir.db_url) as gradebook:
+            for student in gradebook.students:
+                try:
+                    submission = gradebook.find_submission(assignment, student.id)
+                except MissingEntry:
+                    continue
+                table[student.id] = {grade.name: grade.score for notebook in submission.notebooks
+                                     for grade in notebook.grades}
+        return table
+
+    def export_csv(self, path: Path) -> Path:
+        """What ``nbgrader export`` writes: one row per (assignment, student)."""
+        api = self.api(CsvExportPlugin={"to": str(path)})
+        from nbgrader.plugins import CsvExportPlugin
+
+        with Gradebook(api.coursedir.db_url) as gradebook:
+            CsvExportPlugin(config=api.config).export(gradebook)
+        return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))

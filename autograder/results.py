@@ -1,0 +1,122 @@
+"""The one result model: what a grading job found, per test and per job.
+
+A `JobResult` is written as JSON beside the course's other grading records
+and is the single source for the gradebook scores, the student's feedback and
+the reports. Scores are computed from the tests, never stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+RESULT_FORMAT = 1
+
+
+@dataclass
+class TestResult:
+    """One hidden test's outcome for one submission."""
+
+    test_id: str
+    cell: str
+    max_points: float
+    points: float
+    outcome: str  # passed | failed | error | skipped
+    message: str = ""
+    duration_s: float = 0.0
+    student_error: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+
+@dataclass
+class CellRecord:
+    """How one code cell of the submission ran in the sandbox."""
+
+    index: int
+    status: str  # ok | error | timeout | died
+    duration_s: float
+    error: str = ""
+    outputs: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class JobResult:
+    """Everything one grading job (student, assignment, notebook) produced."""
+
+    student: str
+    assignment: str
+    notebook: str
+    submission_sha256: str
+    suite_version: str
+    seed: int
+    status: str = "graded"  # graded | failed (the grader could not grade; see error)
+    error: str = ""
+    started_at: str = ""
+    wall_time_s: float = 0.0
+    peak_memory_bytes: int = 0
+    protections: list[str] = field(default_factory=list)
+    sandbox_events: list[str] = field(default_factory=list)
+    cells: list[CellRecord] = field(default_factory=list)
+    tests: list[TestResult] = field(default_factory=list)
+    cell_max_points: dict[str, float] = field(default_factory=dict)
+    format: int = RESULT_FORMAT
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Same submission and same suite: the job need not run again."""
+        return self.submission_sha256, self.suite_version
+
+    def cell_scores(self) -> dict[str, float]:
+        """Points per grade cell, capped at the cell's points in the notebook."""
+        scores = dict.fromkeys(self.cell_max_points, 0.0)
+        for test in self.tests:
+            scores[test.cell] = scores.get(test.cell, 0.0) + test.points
+        return {cell: min(score, self.cell_max_points.get(cell, score)) for cell, score in scores.items()}
+
+    @property
+    def score(self) -> float:
+        return sum(self.cell_scores().values())
+
+    @property
+    def max_score(self) -> float:
+        return sum(self.cell_max_points.values())
+
+    def tests_for(self, cell: str) -> list[TestResult]:
+        return [t for t in self.tests if t.cell == cell]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> JobResult:
+        data = json.loads(text)
+        data["cells"] = [CellRecord(**c) for c in data.get("cells", [])]
+        data["tests"] = [TestResult(**t) for t in data.get("tests", [])]
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a reader sees the old record or the new one, never half of one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "w") as stream:
+                stream.write(self.to_json())
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> JobResult | None:
+        try:
+            return cls.from_json(path.read_text())
+        except FileNotFoundError:
+            return None

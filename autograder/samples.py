@@ -1,0 +1,63 @@
+"""Sample submissions: a bundled class built from short Python files.
+
+Each student of a sample class is ``assignments/samples/<id>/<student>.py``,
+split into sections ``# %% [<grade_id>]``; a section replaces the solution
+cell with that grade_id in the release notebook, other solution cells keep
+their stub. Building from the release keeps the samples valid whenever the
+source notebook changes. ``expected_scores.json`` beside them holds the score
+each student must get.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+
+_SECTION = re.compile(r"^# %% \[([A-Za-z0-9_\-]+)\][ \t]*$", re.MULTILINE)
+
+
+def parse_sections(text: str) -> dict[str, str]:
+    """grade_id -> cell source of a sample file."""
+    parts = _SECTION.split(text)
+    return {grade_id: body.strip("\n") + "\n" for grade_id, body in zip(parts[1::2], parts[2::2])}
+
+
+def build_submission(release_notebook: Path, sample: Path) -> nbformat.NotebookNode:
+    """The release notebook with the sample's sections filled into its solution cells."""
+    notebook = nbformat.read(release_notebook, as_version=4)
+    sections = parse_sections(sample.read_text())
+    solution_ids = set()
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in sections:
+            cell.source = sections[meta["grade_id"]]
+            solution_ids.add(meta["grade_id"])
+    unknown = sorted(set(sections) - solution_ids)
+    if unknown:
+        raise ValueError(f"{sample}: sections {', '.join(unknown)} match no solution cell of {release_notebook}")
+    return notebook
+
+
+def sample_students(samples_dir: Path) -> list[Path]:
+    return sorted(samples_dir.glob("*.py"))
+
+
+def expected_scores(samples_dir: Path) -> dict[str, dict]:
+    scores = json.loads((samples_dir / "expected_scores.json").read_text())
+    return {student: value for student, value in scores.items() if not student.startswith("_")}
+
+
+def submit_samples(samples_dir: Path, release_notebook: Path, submitted_dir: Path, assignment: str,
+                   timestamp: str = "2026-11-20 12:00:00.000000 UTC") -> list[str]:
+    """Write every sample as an nbgrader submission under ``submitted_dir``; return the student ids."""
+    students = []
+    for sample in sample_students(samples_dir):
+        target = submitted_dir / sample.stem / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(build_submission(release_notebook, sample), target / release_notebook.name)
+        (target / "timestamp.txt").write_text(timestamp)
+        students.append(sample.stem)
+    return students

