@@ -141,8 +141,11 @@ class _Decoder:
             return tuple(self.decode(v, depth + 1) for v in body)
         if tag == "__dict__" and type(body) is list:
             return self._decode_dict(body, depth)
-        if tag == "__float__" and body in ("nan", "inf", "-inf"):
-            return float(body)
+        if tag == "__float__" and type(body) is str and len(body) <= 32:
+            try:
+                return float(body)
+            except ValueError:
+                raise WireError(f"malformed number {body!r} in payload") from None
         if tag == "__tensor__":
             return _decode_tensor(body)
         if tag == "__ndarray__":
