@@ -160,7 +160,7 @@ def validate_command(notebook_path: Path, root: Path) -> int:
     with StudentKernel([c.source for c in code_cells], limits or Limits(), data_dir=root / "data") as kernel:
         runs = kernel.run_notebook()
     failed = 0
-    for cell, run in zip(code_cells, runs):
+    for cell, run in zip(code_cells, runs, strict=True):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in public:
             ok = run.status == "ok"

@@ -97,7 +97,7 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
     except FileNotFoundError:
         raise CourseError(f"{path}: file not found") from None
-    except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds of errors for damaged files
+    except Exception as exc:
         raise CourseError(f"{path}: not a readable notebook ({type(exc).__name__}: {exc}); "
                           "restore it from the release or re-download it") from None
     if notebook.get("nbformat") != 4:

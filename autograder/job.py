@@ -82,7 +82,7 @@ def grade(notebook: nbformat.NotebookNode, assignment: Assignment, *, student: s
         seed = job_seed(records.secret(), assignment.id, student, sha)
     result = JobResult(student=student, assignment=assignment.id, notebook=notebook_name,
                        submission_sha256=sha, suite_version=suite_version, seed=seed,
-                       started_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                       started_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                        cell_max_points=autograded_cells(notebook))
     started = time.monotonic()
     sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]

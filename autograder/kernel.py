@@ -160,6 +160,7 @@ class StudentKernel:
         self._kc = None
         self._memory: MemoryGroup | None = None
         self._notebook_deadline = 0.0
+        self._unusable = ""
 
     # ------------------------------------------------------------ lifecycle
 
@@ -217,7 +218,7 @@ class StudentKernel:
             self._record_memory()
             try:
                 self._km.shutdown_kernel(now=True)
-            except Exception as exc:  # noqa: BLE001 - a dead kernel may fail to shut down cleanly
+            except Exception as exc:
                 log.debug("kernel shutdown: %s", exc)
             self._km.cleanup_resources()
             self._km = None
@@ -248,8 +249,11 @@ class StudentKernel:
     def _install_agent(self) -> None:
         source = Path(wire.__file__).read_text()
         result = self._execute(_AGENT % source, self.limits.call_timeout_s, what="grader set-up")
-        if result.status != "ok":
-            raise RuntimeError(f"could not set up the grading agent in the kernel: {result.error}")
+        self._unusable = "" if result.status == "ok" else (
+            f"after your notebook ran, the kernel could not take calls ({result.status}: "
+            f"{result.error.strip().splitlines()[-1] if result.error.strip() else 'no detail'})")
+        if self._unusable:
+            self.events.append(self._unusable)
 
     # ------------------------------------------------------------ calls
 
@@ -258,6 +262,8 @@ class StudentKernel:
         """Call the student's ``name(*args, **kwargs)`` in the kernel; return its decoded result dict."""
         if self._kc is None:
             self.run_notebook()
+        if self._unusable:
+            raise StudentCodeError(f"{name} could not be called: {self._unusable}")
         request = wire.encode({"name": name, "args": tuple(args), "kwargs": kwargs or {}, "wrt": list(wrt),
                                "grad_output": grad_output})
         result = self._execute(f"__autograder__({request!r})", self.limits.call_timeout_s, what=f"call {name}")
@@ -345,7 +351,7 @@ class StudentKernel:
             self._record_memory()
             try:
                 self._km.kill_kernel()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.debug("kill: %s", exc)
 
     def _death_reason(self) -> str:

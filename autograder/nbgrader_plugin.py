@@ -72,7 +72,7 @@ class SandboxedGrading(NbGraderPreprocessor):
 def write_feedback(nb: NotebookNode, result: JobResult) -> None:
     """Put the run's outputs, per-test messages and per-cell scores into the notebook."""
     code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
-    for cell, record in zip(code_cells, result.cells):
+    for cell, record in zip(code_cells, result.cells, strict=True):
         meta = cell.metadata.get("nbgrader", {})
         outputs = copy.deepcopy(record.outputs)
         if record.status in ("timeout", "died"):

