@@ -33,6 +33,7 @@ from autograder.nbgrader_config import configure
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = {course_id!r}
+c.Exchange.root = {exchange!r}
 configure(c, course_root={course_root!r})
 '''
 
@@ -49,8 +50,11 @@ class NbgraderCourse:
     def create(cls, root: Path, course_root: Path, course_id: str = "dl-course") -> NbgraderCourse:
         """A new nbgrader course directory whose sources come from ``course_root/assignments/source``."""
         root.mkdir(parents=True, exist_ok=True)
-        (root / "nbgrader_config.py").write_text(
-            CONFIG_TEMPLATE.format(course_id=course_id, course_root=str(course_root.resolve())))
+        exchange = root / "exchange"
+        exchange.mkdir(exist_ok=True)
+        exchange.chmod(0o777)  # nbgrader's exchange is shared by the instructor and every student
+        (root / "nbgrader_config.py").write_text(CONFIG_TEMPLATE.format(
+            course_id=course_id, course_root=str(course_root.resolve()), exchange=str(exchange)))
         source = root / "source"
         if source.exists():
             shutil.rmtree(source)
