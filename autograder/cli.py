@@ -32,7 +32,8 @@ from .samples import expected_scores, submit_samples
 from .sandbox import Sandbox, SandboxUnavailable
 from .suite import SuiteError
 
-console = Console()
+# Piped output (CI logs, files) keeps whole table rows instead of wrapping at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
 DEFAULT_ASSIGNMENT = "a01_gradient_descent"
 
 
