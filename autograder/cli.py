@@ -25,11 +25,11 @@ from rich.table import Table
 from .authoring import check_assignment
 from .course import Assignment, CourseError, autograded_cells, read_notebook
 from .gradebook import NbgraderCourse, NbgraderError
-from .job import GradingRecords
 from .kernel import StudentKernel
 from .results import JobResult
 from .samples import expected_scores, submit_samples
 from .sandbox import Sandbox, SandboxUnavailable
+from .schedule import grade_batch
 from .suite import SuiteError
 
 # Piped output (CI logs, files) keeps whole table rows instead of wrapping at 80 columns.
@@ -102,20 +102,16 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
     if not students:
         raise CourseError(f"no submissions of {assignment_id} under {course.root / 'submitted'}")
     print_protections(Assignment(assignment_id, Path(course.config().SandboxedGrading.course_root)))
-    records = GradingRecords(course.root / "grading_results")
-    results: dict[str, JobResult | str] = {}
     started = time.monotonic()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         task = progress.add_task(f"grading {assignment_id}", total=len(students))
-        for student in students:
-            progress.update(task, description=f"grading {assignment_id}: {student}")
-            try:
-                course.autograde(assignment_id, student, force_regrade=force)
-                results[student] = JobResult.load(records.path(assignment_id, student, assignment_id))
-            except NbgraderError as exc:
-                results[student] = str(exc).splitlines()[0]  # one broken submission never stops the batch
-            progress.advance(task)
+        results = grade_batch(
+            course, assignment_id, students, force=force,
+            on_start=lambda student: progress.update(task, description=f"grading {assignment_id}: {student}"),
+            on_done=lambda student, outcome: progress.advance(task),
+            on_wait=lambda: progress.console.print("another grading run holds this course's lock: waiting for it"),
+        )
     console.print(summary_table(course, assignment_id, results, expected))
     console.print(f"graded {len(students)} submissions in {time.monotonic() - started:.1f} s")
     failures = [s for s, r in results.items() if not isinstance(r, JobResult)]
