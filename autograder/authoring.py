@@ -29,9 +29,7 @@ class Check:
 
 def check_assignment(assignment: Assignment, seeds: int = 3) -> list[Check]:
     assignment.validate()
-    notebook = read_notebook(assignment.source_notebook)
-    cells = autograded_cells(notebook)
-    reference = load_reference(assignment.reference_path)
+    cells = autograded_cells(read_notebook(assignment.source_notebook))
     checks: list[Check] = []
 
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as scratch:
@@ -40,24 +38,33 @@ def check_assignment(assignment: Assignment, seeds: int = 3) -> list[Check]:
         checks.append(_leak_check(assignment, release_dir))
         release = read_notebook(release_dir / assignment.source_notebook.name)
 
-        solved = _code(notebook)
-        with StudentKernel(solved, assignment.limits(), data_dir=assignment.data_dir) as kernel:
-            kernel.run_notebook()
-            runs = [run_suite(assignment.suite_dir, kernel, reference, seed) for seed in range(1, seeds + 1)]
-        checks.append(_points_check(cells, runs[0]))
-        for seed, tests in enumerate(runs, start=1):
-            failed = [f"{t.test_id}: {t.message.splitlines()[0] if t.message else t.outcome}"
-                      for t in tests if not t.passed]
-            checks.append(Check(f"reference scores full marks (seed {seed})", not failed,
-                                "; ".join(failed) or f"{len(tests)} tests passed"))
+        reference_checks, first_run = check_reference(assignment, seeds)
+        checks.append(_points_check(cells, first_run))
+        checks += reference_checks
 
         with StudentKernel(_code(release), assignment.limits(), data_dir=assignment.data_dir) as kernel:
             kernel.run_notebook()
-            stub_tests = run_suite(assignment.suite_dir, kernel, reference, seed=1)
+            stub_tests = run_suite(assignment.suite_dir, kernel, load_reference(assignment.reference_path), seed=1)
         passed = [t.test_id for t in stub_tests if t.passed]
         checks.append(Check("release stubs score zero", not passed,
                             f"stubs pass: {', '.join(passed)}" if passed else f"{len(stub_tests)} tests failed"))
     return checks
+
+
+def check_reference(assignment: Assignment, seeds: int = 1) -> tuple[list[Check], list]:
+    """Grade the source notebook's own solutions under ``seeds`` seeds: each must score full marks."""
+    reference = load_reference(assignment.reference_path)
+    solved = _code(read_notebook(assignment.source_notebook))
+    with StudentKernel(solved, assignment.limits(), data_dir=assignment.data_dir) as kernel:
+        kernel.run_notebook()
+        runs = [run_suite(assignment.suite_dir, kernel, reference, seed) for seed in range(1, seeds + 1)]
+    checks = []
+    for seed, tests in enumerate(runs, start=1):
+        failed = [f"{t.test_id}: {t.message.splitlines()[0] if t.message else t.outcome}"
+                  for t in tests if not t.passed]
+        checks.append(Check(f"reference scores full marks (seed {seed})", not failed,
+                            "; ".join(failed) or f"{len(tests)} tests passed"))
+    return checks, runs[0]
 
 
 def _code(notebook) -> list[str]:

@@ -101,7 +101,7 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
     students = students or course.submitted_students(assignment_id)
     if not students:
         raise CourseError(f"no submissions of {assignment_id} under {course.root / 'submitted'}")
-    print_protections(Assignment(assignment_id, Path(course.config().SandboxedGrading.course_root)))
+    print_protections(Assignment(assignment_id, course.course_root()))
     started = time.monotonic()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:

@@ -15,7 +15,9 @@ copies files to students, nor mounted into a student's kernel.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +57,22 @@ class Assignment:
     def samples_dir(self) -> Path:
         return self.root / "assignments" / "samples" / self.id
 
+    @property
+    def config_path(self) -> Path:
+        return self.suite_dir / "assignment.toml"
+
     def limits(self) -> Limits:
-        config = self.suite_dir / "assignment.toml"
         try:
-            return Limits.from_toml(config) if config.exists() else Limits()
-        except (ValueError, TypeError) as exc:
-            raise CourseError(f"{config}: {exc}") from None
+            return Limits.from_toml(self.config_path) if self.config_path.exists() else Limits()
+        except (ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
+            raise CourseError(f"{self.config_path}: {exc}") from None
+
+    def required_data(self) -> list[str]:
+        """Files under data/ the assignment needs, from ``[data] files = [...]`` in assignment.toml."""
+        if not self.config_path.exists():
+            return []
+        with open(self.config_path, "rb") as handle:
+            return list(tomllib.load(handle).get("data", {}).get("files", []))
 
     def suite_files(self) -> list[Path]:
         return sorted(p for p in self.suite_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -79,12 +91,19 @@ class Assignment:
         return f"{declared}+{digest.hexdigest()[:12]}"
 
     def validate(self) -> None:
-        """Raise `CourseError` naming the missing piece."""
+        """Raise `CourseError` naming the missing or damaged piece and how to fix it."""
         if not self.suite_dir.is_dir() or not any(p.name.startswith("test_") for p in self.suite_files()):
             raise CourseError(f"assignment {self.id}: no hidden suite at {self.suite_dir}/test_*.py; "
                               "write the hidden tests there before grading")
         if not self.reference_path.is_file():
             raise CourseError(f"assignment {self.id}: no reference implementation at {self.reference_path}")
+        self.limits()
+        missing = [name for name in self.required_data() if not (self.data_dir / name).is_file()]
+        if missing:
+            raise CourseError(f"assignment {self.id}: data file(s) {', '.join(missing)} missing from "
+                              f"{self.data_dir} (required by {self.config_path}): build or restore them, "
+                              "see data/README.md")
+        check_grade_cells(read_notebook(self.source_notebook), self.source_notebook)
 
     def grade_cells(self) -> dict[str, float]:
         """Autograded grade cells of the source notebook: grade_id -> points."""
@@ -94,19 +113,56 @@ class Assignment:
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read and validate a notebook, turning every kind of damage into a `CourseError` that names the file."""
     try:
-        notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except FileNotFoundError:
         raise CourseError(f"{path}: file not found") from None
-    except Exception as exc:
-        raise CourseError(f"{path}: not a readable notebook ({type(exc).__name__}: {exc}); "
-                          "restore it from the release or re-download it") from None
-    if notebook.get("nbformat") != 4:
-        raise CourseError(f"{path}: nbformat {notebook.get('nbformat')} is not supported; save it as nbformat 4")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CourseError(f"{path}: not a readable notebook (invalid JSON: {exc}); "
+                          "restore it from version control or the release") from None
+    if type(data) is not dict or data.get("nbformat") != 4:
+        version = data.get("nbformat") if type(data) is dict else None
+        raise CourseError(f"{path}: nbformat {version} is not supported; open it in Jupyter and save it "
+                          "(Jupyter writes nbformat 4)")
     try:
+        notebook = nbformat.reads(text, as_version=4)  # also joins sources stored as lists of lines
         nbformat.validate(notebook)
     except nbformat.ValidationError as exc:
-        raise CourseError(f"{path}: invalid notebook structure: {exc.message}") from None
+        raise CourseError(f"{path}: invalid notebook structure: {exc.message}; "
+                          "restore it from version control or the release") from None
     return notebook
+
+
+MAX_SOURCE_OUTPUT_BYTES = 2 * 2**20
+
+
+def check_grade_cells(notebook: nbformat.NotebookNode, path: Path) -> None:
+    """nbgrader metadata a source notebook must get right before anything is graded against it."""
+    seen: dict[str, int] = {}
+    for number, cell in enumerate(notebook.cells, start=1):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        grade_id = meta.get("grade_id")
+        if not grade_id:
+            raise CourseError(f"{path}: cell {number} has nbgrader metadata but no grade_id; "
+                              "give it a unique id in the Create Assignment toolbar")
+        if grade_id in seen:
+            raise CourseError(f"{path}: grade_id {grade_id!r} is used by cells {seen[grade_id]} and {number}; "
+                              "grade ids must be unique")
+        seen[grade_id] = number
+        if meta.get("grade"):
+            points = meta.get("points")
+            if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+                raise CourseError(f"{path}: grade cell {grade_id!r} has points {points!r}; "
+                                  "set a number of points >= 0")
+        size = sum(len(str(output)) for output in cell.get("outputs", []))
+        if size > MAX_SOURCE_OUTPUT_BYTES:
+            raise CourseError(f"{path}: cell {number} ({grade_id}) embeds {size // 2**20} MiB of outputs; "
+                              "clear the notebook's outputs before release")
+    if not autograded_cells(notebook):
+        raise CourseError(f"{path}: no autograded grade cells (locked test cells with points); "
+                          "nothing could be graded")
 
 
 def autograded_cells(notebook: nbformat.NotebookNode) -> dict[str, float]:

@@ -66,6 +66,11 @@ class NbgraderCourse:
         config.CourseDirectory.root = str(self.root)
         return config
 
+    def course_root(self) -> Path:
+        """The course tree (hidden suites, references, data) this nbgrader course grades with."""
+        configured = self.config().SandboxedGrading.get("course_root")
+        return Path(configured) if configured else self.root.parent
+
     def api(self, **overrides: object) -> NbGraderAPI:
         config = self.config()
         for section, values in overrides.items():

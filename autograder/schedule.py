@@ -18,12 +18,15 @@ import sqlite3
 from collections.abc import Callable, Iterator
 
 from . import sandbox
-from .course import CourseError
+from .authoring import check_reference
+from .course import Assignment, CourseError
 from .gradebook import NbgraderCourse, NbgraderError
 from .job import GradingRecords
 from .results import JobResult
+from .suite import SuiteError
 
 MIN_FREE_BYTES = 200 * 2**20
+MAX_SUBMISSION_BYTES = 25 * 2**20
 
 
 class GradingBlocked(CourseError):
@@ -73,6 +76,25 @@ def grading_lock(course: NbgraderCourse, on_wait: Callable[[], None] | None = No
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def verify_suite(assignment: Assignment, records: GradingRecords) -> None:
+    """Refuse to grade anyone against a suite that errors or that the reference itself fails.
+
+    The verdict is kept per suite version, so each version is verified once.
+    """
+    version = assignment.suite_version()
+    verdict = records.root / "verified_suites" / f"{assignment.id}-{version}.ok"
+    if verdict.exists():
+        return
+    checks, _ = check_reference(assignment, seeds=1)
+    failed = [check for check in checks if not check.ok]
+    if failed:
+        raise SuiteError(f"{assignment.suite_dir}: the reference solution in {assignment.source_notebook.name} does "
+                         f"not pass its own hidden suite ({failed[0].detail}); fix the suite or the reference. "
+                         "No student was graded.")
+    verdict.parent.mkdir(parents=True, exist_ok=True)
+    verdict.write_text(version)
+
+
 def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *, force: bool = False,
                 on_start: Callable[[str], None] | None = None,
                 on_done: Callable[[str, JobResult | str], None] | None = None,
@@ -83,10 +105,17 @@ def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *,
     outcomes: dict[str, JobResult | str] = {}
     with grading_lock(course, on_wait):
         remove_stale_cgroups()
+        verify_suite(Assignment(assignment, course.course_root()), records)
         for student in students:
             if on_start is not None:
                 on_start(student)
+            oversized = [p for p in (course.root / "submitted" / student / assignment).glob("*.ipynb")
+                         if p.stat().st_size > MAX_SUBMISSION_BYTES]
             try:
+                if oversized:
+                    raise NbgraderError(f"{oversized[0].name} is {oversized[0].stat().st_size // 2**20} MiB "
+                                        f"(limit {MAX_SUBMISSION_BYTES // 2**20} MiB): clear its outputs "
+                                        "(Kernel > Restart & Clear Output) and submit again")
                 course.autograde(assignment, student, force_regrade=force)
                 outcome: JobResult | str = JobResult.load(records.path(assignment, student, assignment)) or \
                     "nbgrader finished but wrote no grading record"
