@@ -2,7 +2,9 @@
 
 A kernel command line is wrapped in layers, outermost first:
 
-1. a cgroup (memory limit, process count) when this host lets us create one;
+1. cgroups, where this host lets us create them: a memory limit, a process
+   count and a CPU quota of the kernel's own, so that one kernel exhausting
+   them never starves another kernel graded at the same time;
 2. ``prlimit``: address space, processes, file size, open files, no core dumps;
 3. ``bwrap`` (bubblewrap): new network, PID, IPC and UTS namespaces, a
    filesystem made only of the system's read-only ``/usr``, the Python
@@ -17,12 +19,15 @@ out explicitly (``require_isolation = false``), and then says so loudly.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -31,6 +36,14 @@ log = logging.getLogger(__name__)
 
 SANDBOX_HOME = "/home/student"
 MiB = 1024 * 1024
+# RLIMIT_NPROC counts every process of the sandbox's uid on the host, all kernels together. With a per-kernel
+# pids cgroup enforcing ``Limits.processes``, the rlimit is only a host-wide backstop: were it the per-kernel
+# limit, one kernel's fork bomb would leave every other kernel graded at the same time unable to start a thread.
+NPROC_BACKSTOP = 4096
+# Per controller: the files that show a cgroup directory of ours can carry that limit (cgroup v2, v1).
+CGROUP_LIMIT_FILES = {"memory": ("memory.max", "memory.limit_in_bytes"), "pids": ("pids.max",),
+                      "cpu": ("cpu.max", "cpu.cfs_quota_us")}
+CPU_PERIOD_US = 100_000
 
 
 class SandboxUnavailable(RuntimeError):
@@ -51,7 +64,7 @@ class Limits:
     output_bytes: int = 1_000_000
     disk_mb: int = 256
     open_files: int = 256
-    threads: int = 2
+    threads: int = 2  # BLAS/OpenMP threads, and (with a cpu cgroup) the cores' worth of CPU time the kernel gets
     gpu: bool = False
 
     @classmethod
@@ -93,12 +106,13 @@ class Sandbox:
     uid: int = 65534
     python: Path = field(default_factory=lambda: Path(sys.executable))
     require_isolation: bool = True
-    cgroup: Path | None = None
+    cgroups: tuple[Path, ...] = ()  # the kernel's own cgroup directories, joined before anything runs
 
     def protections(self) -> list[Protection]:
         bwrap = bwrap_binary()
         root = os.geteuid() == 0
         memory_cgroup = cgroup_root()
+        roots = cgroup_roots()
         gpu = self.limits.gpu and bool(gpu_devices())
         return [
             Protection("namespaces (bwrap)", bwrap is not None,
@@ -110,11 +124,17 @@ class Sandbox:
                        f"uid {self.uid}, no capabilities" if root
                        else "grader is not root: kernel keeps the grader's uid"),
             Protection("rlimits", shutil.which("prlimit") is not None,
-                       f"address space {self.limits.address_space_mb} MiB, {self.limits.processes} processes, "
+                       f"address space {self.limits.address_space_mb} MiB, {self.nproc()} processes of the uid, "
                        f"files up to {self.limits.disk_mb} MiB, {self.limits.open_files} open files"),
             Protection("memory cgroup", memory_cgroup is not None,
                        f"{self.limits.memory_mb} MiB in {memory_cgroup}" if memory_cgroup
                        else f"no writable cgroup: memory watched by polling ({self.limits.memory_mb} MiB)"),
+            Protection("pids cgroup", "pids" in roots,
+                       f"{self.limits.processes} processes of the kernel's own" if "pids" in roots
+                       else "no writable pids cgroup: kernels graded at once share the uid's process limit"),
+            Protection("cpu cgroup", "cpu" in roots,
+                       f"{self.limits.threads} cores' worth of CPU time" if "cpu" in roots
+                       else "no writable cpu cgroup: a kernel may take every core"),
             Protection("gpu", gpu, "GPU devices visible" if gpu else "CPU only (CUDA_VISIBLE_DEVICES empty)"),
         ]
 
@@ -148,12 +168,17 @@ class Sandbox:
             argv = ["env", "-i", *(f"{k}={v}" for k, v in self.environment().items()), *argv]
         if shutil.which("prlimit"):
             limits = self.limits
-            argv = ["prlimit", f"--as={limits.address_space_mb * MiB}", f"--nproc={limits.processes}",
+            argv = ["prlimit", f"--as={limits.address_space_mb * MiB}", f"--nproc={self.nproc()}",
                     f"--fsize={limits.disk_mb * MiB}", f"--nofile={limits.open_files}", "--core=0", "--", *argv]
-        if self.cgroup is not None:
-            # Join the cgroup before exec so every descendant is accounted from the start.
-            argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.cgroup), *argv]
+        if self.cgroups:
+            # Join the cgroups before exec so every descendant is accounted from the start.
+            join = " && ".join(f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}" for group in self.cgroups)
+            argv = ["sh", "-c", f'{join} && exec "$@"', "sh", *argv]
         return argv
+
+    def nproc(self) -> int:
+        """RLIMIT_NPROC: the per-kernel limit, unless a pids cgroup of the kernel's own enforces that."""
+        return max(self.limits.processes, NPROC_BACKSTOP) if "pids" in cgroup_roots() else self.limits.processes
 
     def environment(self) -> dict[str, str]:
         threads = str(self.limits.threads)
@@ -254,44 +279,86 @@ def gpu_devices() -> list[str]:
     return sorted(str(p) for p in Path("/dev").glob("nvidia*"))
 
 
-@functools.cache
 def cgroup_root() -> Path | None:
     """A cgroup directory under which this process may create per-kernel memory groups."""
-    candidates = []
+    return cgroup_roots().get("memory")
+
+
+@functools.cache
+def cgroup_roots() -> dict[str, Path]:
+    """Per controller (memory, pids, cpu): a cgroup directory under which this process may create kernels' groups.
+
+    cgroup v2 has one directory for all; v1 one per controller. A controller
+    is missing where no directory of ours can carry its limit.
+    """
+    lines = open("/proc/self/cgroup").read().splitlines()
     unified = Path("/sys/fs/cgroup")
-    if (unified / "cgroup.controllers").exists():
-        own = Path(open("/proc/self/cgroup").read().strip().rpartition(":")[2].lstrip("/"))
-        candidates.append(unified / own)
-    v1 = unified / "memory"
-    for line in open("/proc/self/cgroup").read().splitlines():
-        _, controllers, path = line.split(":", 2)
-        if "memory" in controllers.split(","):
-            candidates.append(v1 / path.lstrip("/"))
-    for candidate in candidates:
-        probe = candidate / f"autograder-probe-{os.getpid()}"
-        try:
-            probe.mkdir()
-            probe.rmdir()
-            return candidate
-        except OSError:
-            continue
-    return None
+    roots: dict[str, Path] = {}
+    for controller, limit_files in CGROUP_LIMIT_FILES.items():
+        candidates = []
+        if (unified / "cgroup.controllers").exists():
+            candidates += [unified / line[3:].lstrip("/") for line in lines if line.startswith("0::")]
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            if controller in controllers.split(","):
+                candidates.append(unified / controller / path.lstrip("/"))
+        for candidate in candidates:
+            probe = candidate / f"autograder-probe-{os.getpid()}"
+            try:
+                probe.mkdir()
+            except OSError:
+                continue
+            usable = any((probe / name).exists() for name in limit_files)
+            with contextlib.suppress(OSError):
+                probe.rmdir()
+            if usable:
+                roots[controller] = candidate
+                break
+    return roots
 
 
-class MemoryGroup:
-    """One kernel's cgroup: a hard memory limit and its peak usage."""
+class KernelCgroups:
+    """One kernel's cgroups: a hard memory limit (and its peak usage), a process count, a CPU quota."""
 
-    def __init__(self, root: Path, name: str, limit_bytes: int) -> None:
-        self.path = root / name
-        self.path.mkdir(exist_ok=True)
-        self.v2 = (self.path / "memory.max").exists()
-        if self.v2:
-            (self.path / "memory.max").write_text(str(limit_bytes))
-            if (self.path / "memory.swap.max").exists():
-                (self.path / "memory.swap.max").write_text("0")
+    def __init__(self, roots: dict[str, Path], name: str, limits: Limits) -> None:
+        self.paths = {controller: root / name for controller, root in roots.items()}
+        for path in self.paths.values():
+            path.mkdir(exist_ok=True)
+        if "memory" in self.paths:
+            self._limit_memory(self.paths["memory"], limits.memory_mb * MiB)
+        if "pids" in self.paths:
+            (self.paths["pids"] / "pids.max").write_text(str(limits.processes))
+        if "cpu" in self.paths:
+            quota = max(1, limits.threads) * CPU_PERIOD_US
+            cpu = self.paths["cpu"]
+            if (cpu / "cpu.max").exists():
+                (cpu / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
+            else:
+                (cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+                (cpu / "cpu.cfs_quota_us").write_text(str(quota))
+
+    @property
+    def directories(self) -> tuple[Path, ...]:
+        """The distinct directories to join (one under cgroup v2)."""
+        return tuple(dict.fromkeys(self.paths.values()))
+
+    @property
+    def path(self) -> Path | None:
+        return self.paths.get("memory")
+
+    @property
+    def v2(self) -> bool:
+        return self.path is not None and (self.path / "memory.max").exists()
+
+    @staticmethod
+    def _limit_memory(path: Path, limit_bytes: int) -> None:
+        if (path / "memory.max").exists():
+            (path / "memory.max").write_text(str(limit_bytes))
+            if (path / "memory.swap.max").exists():
+                (path / "memory.swap.max").write_text("0")
         else:
-            (self.path / "memory.limit_in_bytes").write_text(str(limit_bytes))
-            swap = self.path / "memory.memsw.limit_in_bytes"
+            (path / "memory.limit_in_bytes").write_text(str(limit_bytes))
+            swap = path / "memory.memsw.limit_in_bytes"
             if swap.exists():
                 try:
                     swap.write_text(str(limit_bytes))
@@ -299,6 +366,8 @@ class MemoryGroup:
                     pass
 
     def peak_bytes(self) -> int:
+        if self.path is None:
+            return 0
         name = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"
         try:
             return int((self.path / name).read_text())
@@ -306,6 +375,8 @@ class MemoryGroup:
             return 0
 
     def oom_killed(self) -> bool:
+        if self.path is None:
+            return False
         try:
             if self.v2:
                 events = dict(line.split() for line in (self.path / "memory.events").read_text().splitlines())
@@ -316,17 +387,19 @@ class MemoryGroup:
             return False
 
     def remove(self) -> None:
-        for _ in range(50):
-            try:
-                for pid in (self.path / "cgroup.procs").read_text().split():
-                    try:
-                        os.kill(int(pid), 9)
-                    except ProcessLookupError:
-                        pass
-                self.path.rmdir()
-                return
-            except OSError:
-                import time
-
-                time.sleep(0.1)
-        log.warning("could not remove cgroup %s", self.path)
+        for path in self.directories:
+            for _ in range(50):
+                try:
+                    for pid in (path / "cgroup.procs").read_text().split():
+                        try:
+                            os.kill(int(pid), 9)
+                        except ProcessLookupError:
+                            pass
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                log.warning("could not remove cgroup %s", path)

@@ -51,18 +51,29 @@ def grade_cell(cell_id: str) -> pytest.MarkDecorator:
 class StudentProxy:
     """The student's notebook namespace, reached through the kernel: only plain data comes back."""
 
-    def __init__(self, kernel: StudentKernel) -> None:
+    def __init__(self, kernel: StudentKernel, banned_ops: tuple[str, ...] = ()) -> None:
         self._kernel = kernel
+        self._banned_ops = banned_ops
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)
-        return lambda *args, **kwargs: self._kernel.call(name, args, kwargs)["output"]
+        return lambda *args, **kwargs: self._kernel.call(name, args, kwargs, banned_ops=self._banned_ops)["output"]
 
     def gradients(self, name: str, args: tuple, wrt: tuple[int, ...], grad_output: Any = None) -> tuple[Any, tuple]:
         """Run ``name(*args)`` with ``requires_grad`` on ``args[i]`` for i in wrt; return (output, grads)."""
-        result = self._kernel.call(name, args, {}, wrt=wrt, grad_output=grad_output)
+        result = self._kernel.call(name, args, {}, wrt=wrt, grad_output=grad_output, banned_ops=self._banned_ops)
         return result["output"], result["grads"]
+
+    def banning(self, *ops: str) -> StudentProxy:
+        """The same functions, but a call fails when the student's code runs one of ``ops``, forward or backward.
+
+        ``ops`` are aten operator names (``"aten::convolution"``), so the rule
+        holds however the code reaches the operator: ``F.conv2d``, an alias
+        taken at import time, ``nn.Conv2d``, ``torch.ops``. Use it where an
+        exercise asks students to build something without the library's version.
+        """
+        return StudentProxy(self._kernel, (*self._banned_ops, *ops))
 
 
 class ReferenceProxy:

@@ -20,12 +20,16 @@ from typing import Any
 
 import numpy
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 MIME_TYPE = "application/vnd.autograder.result+json"
 
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 16
 MAX_ITEMS = 100_000
+# Brackets, braces and commas bound how many objects ``json.loads`` builds before the decoder
+# counts items; a 64 MiB payload of ``[{},{},...]`` would otherwise cost the grader gigabytes.
+MAX_STRUCTURE_CHARS = 20 * MAX_ITEMS
 
 _TORCH_DTYPES = {
     "float16": torch.float16,
@@ -70,7 +74,8 @@ def _encode(value: Any, depth: int) -> Any:
     if isinstance(value, torch.Tensor):
         return {"__tensor__": _encode_tensor(value)}
     if isinstance(value, numpy.ndarray):
-        return {"__ndarray__": _encode_tensor(torch.from_numpy(numpy.ascontiguousarray(value)))}
+        # numpy.array (not ascontiguousarray) keeps 0-d arrays 0-d and drops ndarray subclasses.
+        return {"__ndarray__": _encode_tensor(torch.from_numpy(numpy.array(value, order="C", subok=False)))}
     if isinstance(value, numpy.generic):
         return _encode(value.item(), depth)
     if isinstance(value, (list, tuple)):
@@ -90,7 +95,7 @@ def _encode_tensor(tensor: torch.Tensor) -> dict:
     plain = plain.to("cpu").contiguous()
     if plain.dtype not in _DTYPE_NAMES:
         raise WireError(f"unsupported dtype {plain.dtype}")
-    raw = plain.view(torch.uint8).numpy().tobytes() if plain.numel() else b""
+    raw = plain.reshape(-1).view(torch.uint8).numpy().tobytes() if plain.numel() else b""
     if sys.byteorder != "little":  # pragma: no cover - all supported hosts are little-endian
         raise WireError("big-endian hosts are not supported")
     return {
@@ -105,14 +110,32 @@ def _encode_tensor(tensor: torch.Tensor) -> dict:
 
 
 def decode(payload: str | bytes, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Any:
-    """Decode a payload produced by `encode`, rejecting anything else."""
+    """Decode a payload produced by `encode`, rejecting anything else.
+
+    Whatever the payload holds, the only exception that leaves is `WireError`:
+    a hostile kernel must not be able to break the test that called it in
+    some other way.
+    """
+    if type(payload) not in (str, bytes):
+        raise WireError(f"payload must be text, not {type(payload).__name__}")
     if len(payload) > max_bytes:
         raise WireError(f"payload of {len(payload)} bytes exceeds the limit of {max_bytes}")
+    marks = (b"[", b"{", b",") if type(payload) is bytes else ("[", "{", ",")
+    if sum(payload.count(mark) for mark in marks) > MAX_STRUCTURE_CHARS:  # type: ignore[arg-type]
+        raise WireError(f"payload holds more than {MAX_ITEMS} items")
     try:
         tree = json.loads(payload, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise WireError(f"payload is not valid JSON: {exc}") from None
-    return _Decoder().decode(tree, 0)
+    except WireError:
+        raise
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, over-long integers, bad UTF-8
+        raise WireError(f"payload is not valid JSON: {str(exc)[:200]}") from None
+    try:
+        return _Decoder().decode(tree, 0)
+    except WireError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
+        # e.g. invalid base64, an unhashable dict key, a shape too large to allocate.
+        raise WireError(f"malformed value in payload ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def _reject_constant(name: str) -> Any:
@@ -205,7 +228,8 @@ def _decode_tensor(body: Any, numpy_array: bool = False) -> Any:
 # ----------------------------------------------------------------- calling
 
 
-def invoke(fn: Any, args: tuple, kwargs: dict, wrt: tuple = (), grad_output: Any = None) -> dict:
+def invoke(fn: Any, args: tuple, kwargs: dict, wrt: tuple = (), grad_output: Any = None, *,
+           record_ops: bool = False) -> dict:
     """Call ``fn`` the way a hidden test asked, on either side of the boundary.
 
     With ``wrt`` (indices of positional arguments), those arguments get
@@ -213,7 +237,20 @@ def invoke(fn: Any, args: tuple, kwargs: dict, wrt: tuple = (), grad_output: Any
     ``sum(output * grad_output)`` with respect to them (None where no gradient
     flowed). The grader uses this for the reference, the kernel agent for the
     student, so both are differentiated the same way.
+
+    With ``record_ops``, the call (and its backward pass) runs under a
+    ``TorchDispatchMode`` and the result carries ``ops``: the sorted names of
+    the aten operators that ran (``aten::convolution``, ...), however the code
+    reached them (an alias captured at import time, a module, ``torch.ops``).
+    The grader decides what is banned. In the student's kernel this is a rule
+    check, not a proof: code that tampers with the mode can hide from it.
     """
+    if record_ops:
+        recorder = _OpRecorder()
+        with recorder:
+            result = invoke(fn, args, kwargs, wrt, grad_output)
+        result["ops"] = sorted(recorder.ops)
+        return result
     args = list(args)
     for index in wrt:
         args[index] = args[index].detach().clone().requires_grad_(True)
@@ -228,3 +265,22 @@ def invoke(fn: Any, args: tuple, kwargs: dict, wrt: tuple = (), grad_output: Any
         return {"output": output, "grads": tuple(None for _ in inputs)}
     grads = torch.autograd.grad(output, inputs, grad_outputs=seed, allow_unused=True)
     return {"output": output, "grads": tuple(grads)}
+
+
+
+class _OpRecorder(TorchDispatchMode):
+    """Names of the aten operators run while it is active."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: set[str] = set()
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # Otherwise torch wraps __torch_dispatch__ in a dynamo guard whose first call imports torch._dynamo:
+        # two seconds per kernel, for a mode that never compiles anything.
+        return False
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        self.ops.add(func._schema.name)
+        return func(*args, **(kwargs or {}))

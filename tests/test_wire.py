@@ -29,6 +29,14 @@ def test_tensors_round_trip_with_dtype_and_shape(dtype):
     assert torch.equal(decoded["out"][1], tensor[:, 1])  # non-contiguous input
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64])
+def test_zero_dimensional_tensors_and_arrays_round_trip(dtype):
+    scalar = torch.tensor(7, dtype=dtype)  # a loss, a bias: the commonest results of all
+    decoded = wire.decode(wire.encode((scalar, scalar.numpy())))
+    assert decoded[0].shape == () and decoded[0].dtype == dtype and decoded[0].item() == 7
+    assert type(decoded[1]) is numpy.ndarray and decoded[1].shape == () and decoded[1].item() == 7
+
+
 def test_nan_and_empty_tensors_and_arrays():
     decoded = wire.decode(wire.encode([torch.tensor([float("nan")]), torch.empty(0, 3), numpy.eye(2)]))
     assert torch.isnan(decoded[0]).all() and decoded[1].shape == (0, 3)
