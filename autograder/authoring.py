@@ -1,8 +1,9 @@
 """The course author's checks of an assignment before release.
 
 `check_assignment` answers: does the reference solution score full marks
-(under several secret seeds), do the release stubs score zero, does anything
-hidden leak into the release, and do the notebook's points match the suite's?
+(under several secret seeds, with half of every tolerance a test states), do
+the release stubs score zero, does anything hidden leak into the release, and
+do the notebook's points match the suite's?
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .compare import tolerance_margin
 from .course import Assignment, CourseError, autograded_cells, read_notebook
 from .gradebook import NbgraderCourse
 from .kernel import StudentKernel
 from .results import JobResult
 from .suite import load_reference, run_suite
 
+# Share of each stated tolerance the reference must meet in the author's check.
+AUTHOR_CHECK_MARGIN = 0.5
 _LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "SUITE_VERSION")
 
 
@@ -38,7 +42,7 @@ def check_assignment(assignment: Assignment, seeds: int = 3) -> list[Check]:
         checks.append(_leak_check(assignment, release_dir))
         release = read_notebook(release_dir / assignment.source_notebook.name)
 
-        reference_checks, first_run = check_reference(assignment, seeds)
+        reference_checks, first_run = check_reference(assignment, seeds, margin=AUTHOR_CHECK_MARGIN)
         checks.append(_points_check(cells, first_run))
         checks += reference_checks
 
@@ -51,18 +55,25 @@ def check_assignment(assignment: Assignment, seeds: int = 3) -> list[Check]:
     return checks
 
 
-def check_reference(assignment: Assignment, seeds: int = 1) -> tuple[list[Check], list]:
-    """Grade the source notebook's own solutions under ``seeds`` seeds: each must score full marks."""
+def check_reference(assignment: Assignment, seeds: int = 1, margin: float = 1.0) -> tuple[list[Check], list]:
+    """Grade the source notebook's own solutions under ``seeds`` seeds: each must score full marks.
+
+    With ``margin`` < 1 every tolerance a hidden test states counts only that
+    share (`compare.tolerance_margin`): the solutions must clear each threshold
+    with room to spare, so no student's secret seed lands on its edge.
+    """
     reference = load_reference(assignment.reference_path)
     solved = _code(read_notebook(assignment.source_notebook))
     with StudentKernel(solved, assignment.limits(), data_dir=assignment.data_dir) as kernel:
         kernel.run_notebook()
-        runs = [run_suite(assignment.suite_dir, kernel, reference, seed) for seed in range(1, seeds + 1)]
+        with tolerance_margin(margin):
+            runs = [run_suite(assignment.suite_dir, kernel, reference, seed) for seed in range(1, seeds + 1)]
     checks = []
+    condition = "" if margin == 1 else f", tolerances at {margin:.0%}"
     for seed, tests in enumerate(runs, start=1):
         failed = [f"{t.test_id}: {t.message.splitlines()[0] if t.message else t.outcome}"
                   for t in tests if not t.passed]
-        checks.append(Check(f"reference scores full marks (seed {seed})", not failed,
+        checks.append(Check(f"reference scores full marks (seed {seed}{condition})", not failed,
                             "; ".join(failed) or f"{len(tests)} tests passed"))
     return checks, runs[0]
 

@@ -25,7 +25,9 @@ contents. Stdlib, torch and numpy only: importable on its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -40,6 +42,7 @@ __all__ = [
     "assert_within_factor",
     "describe_inputs",
     "relative_error",
+    "tolerance_margin",
 ]
 
 # (rtol, atol) per dtype, as torch.testing.assert_close; other dtypes compare exactly.
@@ -63,6 +66,24 @@ _TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)
 _FACTOR_ATOL = 1e-8
 _MAX_NAME = 60
 _MAX_STR = 40
+# Share of a test's own tolerances in force (1.0 when grading). The course author's check grades the
+# reference with less, so a threshold it only just meets fails there, not for an unlucky student.
+_MARGIN: ContextVar[float] = ContextVar("tolerance_margin", default=1.0)
+
+
+@contextlib.contextmanager
+def tolerance_margin(share: float) -> Iterator[None]:
+    """Within this block, tolerances a test states (rtol, atol, a factor's allowance) count ``share`` of their size.
+
+    Defaults taken from a dtype are not thresholds and stay as they are.
+    """
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1], got {share}")
+    token = _MARGIN.set(share)
+    try:
+        yield
+    finally:
+        _MARGIN.reset(token)
 
 
 class ComparisonError(AssertionError):
@@ -320,7 +341,8 @@ def _tolerances(
     """The tolerances given, else the larger of the two dtypes' defaults."""
     defaults = [_DEFAULT_TOLERANCES.get(dtype, (0.0, 0.0)) for dtype in (actual, expected)]
     default_rtol, default_atol = max(pair[0] for pair in defaults), max(pair[1] for pair in defaults)
-    return (default_rtol if rtol is None else rtol), (default_atol if atol is None else atol)
+    share = _MARGIN.get()
+    return (default_rtol if rtol is None else rtol * share), (default_atol if atol is None else atol * share)
 
 
 # ----------------------------------------------------------------- values
@@ -497,8 +519,8 @@ def assert_scalar_close(
     details = _value_mismatch(
         torch.tensor(got, dtype=torch.float64),
         torch.tensor(want, dtype=torch.float64),
-        rtol=rtol,
-        atol=atol,
+        rtol=rtol * _MARGIN.get(),
+        atol=atol * _MARGIN.get(),
         equal_nan=False,
     )
     if details is not None:
@@ -522,6 +544,7 @@ def assert_within_factor(
     if not factor > 0:
         raise ValueError(f"factor must be positive, got {factor}")
     got, want = _scalar(actual, what, fn=fn, inputs=inputs, hint=hint), _reference_scalar(expected)
+    factor = 1 + (factor - 1) * _MARGIN.get()
     limit = want + (factor - 1) * abs(want) + _FACTOR_ATOL
     if not got <= limit:  # also catches nan
         failure = _Failure(

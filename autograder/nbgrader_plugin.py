@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nbformat import NotebookNode, from_dict
+from nbformat.v4 import new_markdown_cell
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Unicode
@@ -81,7 +82,8 @@ def write_feedback(nb: NotebookNode, result: JobResult) -> None:
         if meta.get("grade") and not meta.get("solution"):
             outputs = _graded_cell_outputs(outputs, result, meta["grade_id"])
         cell.outputs = [from_dict(o) for o in outputs]
-    nb.cells.insert(0, from_dict({"cell_type": "markdown", "metadata": {}, "source": summary_markdown(result)}))
+    summary = new_markdown_cell(summary_markdown(result), id="autograder-summary")
+    nb.cells.insert(0, summary)
     nb.metadata["autograder"] = {"suite_version": result.suite_version, "score": result.score,
                                  "max_score": result.max_score}
 

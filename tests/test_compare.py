@@ -16,6 +16,7 @@ from autograder.compare import (
     assert_within_factor,
     describe_inputs,
     relative_error,
+    tolerance_margin,
 )
 
 SECRET = 0.123456  # an input value that must never show up in a message
@@ -349,3 +350,19 @@ def test_within_factor_both_ways():
         "Hint: lower the lr",
     ]
     assert "got nan" in failure(assert_within_factor, math.nan, 0.3, factor=2.0, fn="train", what="final loss")
+
+
+def test_tolerance_margin_tightens_stated_thresholds_only():
+    # The author's check: what passes a stated threshold only just must fail at half of it.
+    assert_scalar_close(1.86, 1.8, fn="train", rtol=0, atol=0.1)
+    assert_within_factor(0.5, 0.3, factor=2.0, fn="train", what="final loss")
+    assert_close(torch.tensor([1.07]), torch.tensor([1.0]), fn="fit", rtol=0, atol=0.1)
+    with tolerance_margin(0.5):
+        assert "values are not close" in failure(assert_scalar_close, 1.86, 1.8, fn="train", rtol=0, atol=0.1)
+        assert "more than 1.5 x" in failure(assert_within_factor, 0.5, 0.3, factor=2.0, fn="train", what="loss")
+        assert "values are not close" in failure(assert_close, torch.tensor([1.07]), torch.tensor([1.0]), fn="fit",
+                                                 rtol=0, atol=0.1)
+        assert_close(torch.tensor([1.0 + 1e-6]), torch.tensor([1.0]), fn="fit")  # dtype defaults are kept
+    assert_scalar_close(1.86, 1.8, fn="train", rtol=0, atol=0.1)  # and restored after the block
+    with pytest.raises(ValueError, match="share"):
+        tolerance_margin(0.0).__enter__()
