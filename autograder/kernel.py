@@ -46,6 +46,7 @@ MAX_MESSAGE_BYTES = wire.MAX_PAYLOAD_BYTES + wire.MAX_PAYLOAD_BYTES // 4
 # memory when a kernel floods it with large messages faster than they are read.
 RECEIVE_QUEUE_MESSAGES = 64
 MAX_ERROR_CHARS = 10_000
+WORKDIR_PREFIX = "autograder-"
 _AGENT = """
 def __autograder_install(source):
     import types
@@ -174,7 +175,8 @@ class StudentKernel:
         self.peak_memory_bytes = 0
         self.protections: list = []
         self._broken: dict[int, Execution] = {}
-        self._workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
+        # The grader's pid in the name lets a later grader tell a folder whose owner was killed.
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
         self._km: SandboxedKernelManager | None = None
         self._kc = None
         self._memory: KernelCgroups | None = None
@@ -526,6 +528,17 @@ class StudentKernel:
     def _record_memory(self) -> None:
         if self._memory is not None:
             self.peak_memory_bytes = max(self.peak_memory_bytes, self._memory.peak_bytes())
+
+
+def remove_stale_workdirs(temp_root: Path | None = None) -> list[Path]:
+    """Remove the kernel folders of graders that are gone (killed before they could clean up); return them."""
+    removed = []
+    for folder in Path(temp_root or tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*-*"):
+        owner = folder.name.removeprefix(WORKDIR_PREFIX).partition("-")[0]
+        if owner.isdigit() and not psutil.pid_exists(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def seal_runtime_dir(runtime: Path, connection_file: str) -> None:

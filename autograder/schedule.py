@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import shutil
 import sqlite3
@@ -22,8 +23,11 @@ from .authoring import check_reference
 from .course import Assignment, CourseError
 from .gradebook import NbgraderCourse, NbgraderError
 from .job import GradingRecords
+from .kernel import remove_stale_workdirs
 from .results import JobResult
 from .suite import SuiteError
+
+log = logging.getLogger(__name__)
 
 MIN_FREE_BYTES = 200 * 2**20
 MAX_SUBMISSION_BYTES = 25 * 2**20
@@ -105,6 +109,8 @@ def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *,
     outcomes: dict[str, JobResult | str] = {}
     with grading_lock(course, on_wait):
         remove_stale_cgroups()
+        for folder in remove_stale_workdirs():
+            log.warning("removed %s, left by a grader that was stopped", folder)
         verify_suite(Assignment(assignment, course.course_root()), records)
         for student in students:
             if on_start is not None:
@@ -137,10 +143,8 @@ def _first_error_line(log: str) -> str:
 
 def remove_stale_cgroups() -> None:
     """Empty per-kernel cgroups left by a grader that was killed; ones still in use refuse to go."""
-    root = sandbox.cgroup_root()
-    if root is None:
-        return
-    for group in root.glob("autograder-*"):
-        with contextlib.suppress(OSError):
-            if not (group / "cgroup.procs").read_text().strip():
-                group.rmdir()
+    for root in set(sandbox.cgroup_roots().values()):
+        for group in root.glob("autograder-*"):
+            with contextlib.suppress(OSError):
+                if not (group / "cgroup.procs").read_text().strip():
+                    group.rmdir()

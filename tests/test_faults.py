@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from autograder.gradebook import NbgraderCourse
 from autograder.job import GradingRecords
+from autograder.kernel import WORKDIR_PREFIX
 from autograder.results import JobResult
 from autograder.schedule import GradingBlocked, preflight
 
@@ -57,11 +59,13 @@ def sandbox_processes() -> list[psutil.Process]:
 
 def test_killed_batches_resume_to_the_uninterrupted_gradebook(class_course):
     rng = random.Random(20261122)
+    killed = []
     for _ in range(3):
         run = start_grading(class_course)
         time.sleep(rng.uniform(2.0, 12.0))
         run.send_signal(signal.SIGKILL)
         run.wait()
+        killed.append(run.pid)
         deadline = time.monotonic() + 10
         while sandbox_processes() and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -75,6 +79,8 @@ def test_killed_batches_resume_to_the_uninterrupted_gradebook(class_course):
     for student in STUDENTS:
         assert JobResult.load(records.path("toy", student, "toy")).student == student
     assert not list((class_course.root / "grading_results").rglob(".toy.json.*")), "half-written record left"
+    left = [path for pid in killed for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}{pid}-*")]
+    assert not left, f"kernel folders of killed graders were not swept: {left}"
 
 
 def test_two_runs_at_once_neither_corrupt_nor_double_count(class_course):
