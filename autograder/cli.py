@@ -16,11 +16,13 @@ import logging
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import SAWarning
 
 from .authoring import check_assignment
 from .course import Assignment, CourseError, autograded_cells, read_notebook
@@ -30,6 +32,7 @@ from .results import JobResult
 from .samples import expected_scores, submit_samples
 from .sandbox import Sandbox, SandboxUnavailable
 from .schedule import grade_batch
+from .selftest import CATEGORIES, report_table, run_security_selftest
 from .suite import SuiteError
 
 # Piped output (CI logs, files) keeps whole table rows instead of wrapping at 80 columns.
@@ -69,8 +72,19 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--workdir", type=Path, default=Path("build/demo"))
     demo.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
 
+    selftest = commands.add_parser("selftest", help="the platform's own checks on this host")
+    selftest.add_argument("what", choices=["security"],
+                          help="security: grade every hostile submission of tests/hostile beside honest students")
+    selftest.add_argument("--category", action="append", default=[], choices=list(CATEGORIES),
+                          help="only this category of attack (repeatable)")
+    selftest.add_argument("--workers", type=int, default=2, help="grader processes sharing the categories")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(message)s")
+    if not args.verbose:
+        # nbgrader's gradebook API trips SQLAlchemy's autoflush warnings on every read; they are harmless
+        # and would bury the summary.
+        warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
     root = (args.course_root or default_course_root()).resolve()
     try:
         if args.command == "grade":
@@ -79,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             return validate_command(args.notebook, root)
         if args.command == "check":
             return check_command(Assignment(args.assignment, root), args.seeds)
+        if args.command == "selftest":
+            return security_selftest_command(args.category, args.workers)
         return demo_command(root, args.workdir.resolve(), args.assignment)
     except (CourseError, SuiteError, SandboxUnavailable, NbgraderError) as exc:
         console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
@@ -121,7 +137,11 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
 def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str, JobResult | str],
                   expected: dict[str, dict] | None) -> Table:
     gradebook = course.scores(assignment_id)
-    cells = sorted({cell for scores in gradebook.values() for cell in scores})
+    # Columns in the notebook's order, which is the order students meet the exercises in.
+    notebook_order = list(autograded_cells(read_notebook(Assignment(assignment_id, course.course_root())
+                                                         .source_notebook)))
+    found = {cell for scores in gradebook.values() for cell in scores}
+    cells = [cell for cell in notebook_order if cell in found] + sorted(found - set(notebook_order))
     table = Table(title=f"Gradebook: {assignment_id} (scores read back from nbgrader's database)")
     table.add_column("student")
     for cell in cells:
@@ -139,11 +159,31 @@ def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str,
             want = expected.get(student, {}).get("total")
             row.append(f"{want:g} {'ok' if want == total else 'MISMATCH'}" if want is not None else "-")
         if isinstance(result, JobResult):
-            row += [f"{result.wall_time_s:.1f} s", "; ".join(result.sandbox_events)[:80]]
+            row += [f"{result.wall_time_s:.1f} s", stopped_summary(result.sandbox_events)]
         else:
             row += ["-", f"[red]{result}[/]"]
         table.add_row(*row)
     return table
+
+
+def security_selftest_command(categories: list[str], workers: int) -> int:
+    started = time.monotonic()
+    reports = run_security_selftest(categories or None, workers=workers,
+                                    progress=lambda line: console.print(f"  {line}", highlight=False))
+    console.print(report_table(reports))
+    tried, contained = sum(r.tried for r in reports), sum(r.contained for r in reports)
+    limits = sum(r.known_limits for r in reports)
+    console.print(f"{contained}/{tried} hostile cases contained ({limits} known limit(s), reported above) "
+                  f"in {time.monotonic() - started:.0f} s of wall time")
+    return 0 if all(report.ok for report in reports) else 1
+
+
+def stopped_summary(events: list[str], shown: int = 3) -> str:
+    """The sandbox's interventions for one submission, one per line (the record holds them all)."""
+    lines = [event if len(event) <= 70 else event[:69] + "…" for event in events[:shown]]
+    if len(events) > shown:
+        lines.append(f"(+{len(events) - shown} more in the grading record)")
+    return "\n".join(lines)
 
 
 def validate_command(notebook_path: Path, root: Path) -> int:
