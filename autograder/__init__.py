@@ -14,6 +14,8 @@ Stages, one module each, in the order a submission meets them:
 - `gradebook`: nbgrader course directories, gradebook scores and export;
 - `samples`: the bundled sample class;
 - `authoring`: the course author's check of an assignment;
+- `schedule`: batches of jobs: preflight, the course's grading lock, resuming;
+- `selftest`: the security self-test (hostile submissions of ``tests/hostile``);
 - `cli`: the ``autograder`` command.
 """
 

@@ -80,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     selftest.add_argument("--workers", type=int, default=2, help="grader processes sharing the categories")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(message)s")
+    level = logging.INFO if args.verbose else logging.ERROR
+    # nbgrader's application loggers set their own level (INFO) and propagate here: filter at the handler.
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s", handlers=[handler])
     if not args.verbose:
         # nbgrader's gradebook API trips SQLAlchemy's autoflush warnings on every read; they are harmless
         # and would bury the summary.
