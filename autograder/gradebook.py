@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -40,6 +41,13 @@ configure(c, course_root={course_root!r})
 
 class NbgraderError(RuntimeError):
     """An nbgrader step failed; the message carries nbgrader's log."""
+
+    def summary(self) -> str:
+        """One line for a table: the exception nbgrader's log ends with (``SomeError: ...``), else its last error."""
+        lines = [line.strip() for line in str(self).splitlines() if line.strip()]
+        raised = [line for line in lines if re.match(r"^[\w.]*(Error|Exception): ", line)]
+        errors = [line for line in lines if "rror" in line and "Traceback" not in line]
+        return (raised or errors or lines or ["nbgrader failed"])[-1][:300]
 
 
 @dataclass

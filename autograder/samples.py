@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 
+SAMPLE_TIMESTAMP = "2026-11-20 12:00:00.000000 UTC"
 _SECTION = re.compile(r"^# %% \[([A-Za-z0-9_\-]+)\][ \t]*$", re.MULTILINE)
 
 
@@ -25,10 +27,9 @@ def parse_sections(text: str) -> dict[str, str]:
     return {grade_id: body.strip("\n") + "\n" for grade_id, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
-def build_submission(release_notebook: Path, sample: Path) -> nbformat.NotebookNode:
-    """The release notebook with the sample's sections filled into its solution cells."""
+def fill_solutions(release_notebook: Path, sections: dict[str, str]) -> nbformat.NotebookNode:
+    """The release notebook with ``sections`` (grade_id -> source) in its solution cells."""
     notebook = nbformat.read(release_notebook, as_version=4)
-    sections = parse_sections(sample.read_text())
     solution_ids = set()
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -37,8 +38,29 @@ def build_submission(release_notebook: Path, sample: Path) -> nbformat.NotebookN
             solution_ids.add(meta["grade_id"])
     unknown = sorted(set(sections) - solution_ids)
     if unknown:
-        raise ValueError(f"{sample}: sections {', '.join(unknown)} match no solution cell of {release_notebook}")
+        raise ValueError(f"sections {', '.join(unknown)} match no solution cell of {release_notebook}")
     return notebook
+
+
+def build_submission(release_notebook: Path, sample: Path) -> nbformat.NotebookNode:
+    """The release notebook with the sample's sections filled into its solution cells."""
+    try:
+        return fill_solutions(release_notebook, parse_sections(sample.read_text()))
+    except ValueError as exc:
+        raise ValueError(f"{sample}: {exc}") from None
+
+
+def write_submission(submitted_dir: Path, student: str, assignment: str, notebook: nbformat.NotebookNode,
+                     timestamp: str = SAMPLE_TIMESTAMP) -> Path:
+    """Write ``notebook`` where nbgrader collects it (``submitted/<student>/<assignment>/``), replacing any."""
+    target = submitted_dir / student / assignment
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    path = target / f"{assignment}.ipynb"
+    nbformat.write(notebook, path)
+    (target / "timestamp.txt").write_text(timestamp)
+    return path
 
 
 def sample_students(samples_dir: Path) -> list[Path]:
@@ -51,13 +73,10 @@ def expected_scores(samples_dir: Path) -> dict[str, dict]:
 
 
 def submit_samples(samples_dir: Path, release_notebook: Path, submitted_dir: Path, assignment: str,
-                   timestamp: str = "2026-11-20 12:00:00.000000 UTC") -> list[str]:
+                   timestamp: str = SAMPLE_TIMESTAMP) -> list[str]:
     """Write every sample as an nbgrader submission under ``submitted_dir``; return the student ids."""
     students = []
     for sample in sample_students(samples_dir):
-        target = submitted_dir / sample.stem / assignment
-        target.mkdir(parents=True, exist_ok=True)
-        nbformat.write(build_submission(release_notebook, sample), target / release_notebook.name)
-        (target / "timestamp.txt").write_text(timestamp)
+        write_submission(submitted_dir, sample.stem, assignment, build_submission(release_notebook, sample), timestamp)
         students.append(sample.stem)
     return students

@@ -35,6 +35,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SANDBOX_HOME = "/home/student"
+SANDBOX_UID = 65534  # nobody: kernels run as this uid when the grader is root
 MiB = 1024 * 1024
 # RLIMIT_NPROC counts every process of the sandbox's uid on the host, all kernels together. With a per-kernel
 # pids cgroup enforcing ``Limits.processes``, the rlimit is only a host-wide backstop: were it the per-kernel
@@ -103,7 +104,7 @@ class Sandbox:
     runtime_dir: Path
     data_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
-    uid: int = 65534
+    uid: int = SANDBOX_UID
     python: Path = field(default_factory=lambda: Path(sys.executable))
     require_isolation: bool = True
     cgroups: tuple[Path, ...] = ()  # the kernel's own cgroup directories, joined before anything runs
@@ -111,8 +112,8 @@ class Sandbox:
     def protections(self) -> list[Protection]:
         bwrap = bwrap_binary()
         root = os.geteuid() == 0
-        memory_cgroup = cgroup_root()
         roots = cgroup_roots()
+        memory_cgroup = roots.get("memory")
         gpu = self.limits.gpu and bool(gpu_devices())
         return [
             Protection("namespaces (bwrap)", bwrap is not None,

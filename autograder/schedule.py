@@ -127,18 +127,11 @@ def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *,
                     "nbgrader finished but wrote no grading record"
             except NbgraderError as exc:
                 # One broken submission never stops the batch; nbgrader's log says why.
-                outcome = _first_error_line(str(exc))
+                outcome = exc.summary()
             outcomes[student] = outcome
             if on_done is not None:
                 on_done(student, outcome)
     return outcomes
-
-
-def _first_error_line(log: str) -> str:
-    for line in log.splitlines():
-        if any(word in line for word in ("Error", "error", "failed")) and "Traceback" not in line:
-            return line.strip()[:300]
-    return log.splitlines()[0] if log else "nbgrader failed"
 
 
 def remove_stale_cgroups() -> None:

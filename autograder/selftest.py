@@ -19,8 +19,8 @@ with tight limits and checks, rather than assumes, that each is contained:
 Cases of one category share a batch (one course, one grader process), and
 batches run in a few worker processes at once, each with its own course,
 honest students, listeners and bystander kernel; so a full run takes
-minutes. It returns one `CategoryReport` per category; `format_report` and
-`report_table` print them (``autograder selftest security``).
+minutes. It returns one `CategoryReport` per category; `report_table`
+shows them (``autograder selftest security``).
 """
 
 from __future__ import annotations
@@ -55,14 +55,13 @@ from .gradebook import NbgraderCourse, NbgraderError
 from .job import GradingRecords
 from .kernel import StudentCodeError, StudentKernel
 from .results import JobResult
-from .samples import parse_sections
-from .sandbox import Limits
+from .samples import fill_solutions, parse_sections, write_submission
+from .sandbox import SANDBOX_UID, Limits
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE_DIR = REPO / "tests" / "hostile"
 TOY_ROOT = REPO / "tests" / "fixtures" / "toy_course"
 ASSIGNMENT = "toy"
-SANDBOX_UID = 65534
 
 CATEGORIES: dict[str, str] = {
     "comparison": "change what a comparison sees",
@@ -259,26 +258,15 @@ NOTEBOOK_EDITS: dict[str, Callable[[nbformat.NotebookNode], None]] = {
 def build_notebook(release: Path, sections: dict[str, str], placeholders: dict[str, str],
                    edit: str = "") -> nbformat.NotebookNode:
     """The release notebook with ``sections`` in its solution cells (placeholders filled) and ``edit`` applied."""
-    notebook = nbformat.read(release, as_version=4)
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in sections:
-            source = sections[grade_id]
-            for name, value in placeholders.items():
-                source = source.replace(f"@@{name}@@", value)
-            cell.source = source
+    filled = {}
+    for grade_id, source in sections.items():
+        for name, value in placeholders.items():
+            source = source.replace(f"@@{name}@@", value)
+        filled[grade_id] = source
+    notebook = fill_solutions(release, filled)
     if edit:
         NOTEBOOK_EDITS[edit](notebook)
     return notebook
-
-
-def submit(course: NbgraderCourse, student: str, notebook: nbformat.NotebookNode) -> None:
-    target = course.root / "submitted" / student / ASSIGNMENT
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    nbformat.write(notebook, target / f"{ASSIGNMENT}.ipynb")
-    (target / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
 
 
 def build_course_tree(root: Path) -> Path:
@@ -365,9 +353,10 @@ class Host:
     def leftover_processes(self) -> list[psutil.Process]:
         """Sandbox-uid processes that are neither this grader's live bystander nor another grader's kernels."""
         graders = {os.getpid()} | sibling_graders()
+        bystander = self.victim_tree()
         left = []
         for process in sandbox_processes():
-            if process.pid in self.victim_tree():
+            if process.pid in bystander:
                 continue
             try:
                 ancestors = {parent.pid for parent in process.parents()}
@@ -587,14 +576,15 @@ def grade_hostile_batch(course: NbgraderCourse, release: Path, host: Host, cases
     """Grade ``cases`` then the honest students in one course; check every case and the batch property."""
     results = []
     for case in cases:
-        submit(course, case.student, build_notebook(release, case.sections, host.placeholders(), case.edit))
+        notebook = build_notebook(release, case.sections, host.placeholders(), case.edit)
+        write_submission(course.root / "submitted", case.student, ASSIGNMENT, notebook)
         before = host.snapshot()
         started = time.monotonic()
         error = ""
         try:
             course.autograde(ASSIGNMENT, case.student)
         except NbgraderError as exc:
-            error = _first_error(str(exc))
+            error = exc.summary()
         wall = time.monotonic() - started
         result = judge(case, course, error)
         result.wall_s = wall
@@ -614,7 +604,7 @@ def grade_hostile_batch(course: NbgraderCourse, release: Path, host: Host, cases
 
 def grade_honest(course: NbgraderCourse, release: Path, *, force: bool = False) -> dict[str, dict[str, float]]:
     for student, solutions in HONEST.items():
-        submit(course, student, build_notebook(release, solutions, {}))
+        write_submission(course.root / "submitted", student, ASSIGNMENT, build_notebook(release, solutions, {}))
         course.autograde(ASSIGNMENT, student, force_regrade=force)
     scores = course.scores(ASSIGNMENT)
     return {student: scores.get(student, {}) for student in HONEST}
@@ -738,36 +728,7 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _first_error(log: str) -> str:
-    """The exception nbgrader's log ends with (``SomeError: message``), else its last error line."""
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
-    raised = [line for line in lines if re.match(r"^[\w.]*(Error|Exception): ", line)]
-    interesting = [line for line in lines if "rror" in line and "Traceback" not in line]
-    return (raised or interesting or lines or ["nbgrader failed"])[-1][:300]
-
-
 # ----------------------------------------------------------------- reports
-
-
-def format_report(reports: list[CategoryReport]) -> str:
-    """A plain-text table of the reports, then every case not contained and why."""
-    rows = [("category", "what it tries", "cases", "contained", "known limits", "wall s")]
-    for report in reports:
-        rows.append((report.category, report.title, str(report.tried), str(report.contained),
-                     str(report.known_limits), f"{report.wall_s:.1f}"))
-    rows.append(("total", "", str(sum(r.tried for r in reports)), str(sum(r.contained for r in reports)),
-                 str(sum(r.known_limits for r in reports)), f"{sum(r.wall_s for r in reports):.1f}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths,
-                                                                                                    strict=True)))
-             for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
-    failures = [(f"{r.category}/{name}", why) for r in reports for name, why in r.not_contained.items()]
-    if failures:
-        lines += ["", "Not contained:"]
-        lines += [f"  {case}: {why}" for case, why in failures]
-    return "\n".join(lines)
 
 
 def report_table(reports: list[CategoryReport]) -> Table:

@@ -267,7 +267,6 @@ def invoke(fn: Any, args: tuple, kwargs: dict, wrt: tuple = (), grad_output: Any
     return {"output": output, "grads": tuple(grads)}
 
 
-
 class _OpRecorder(TorchDispatchMode):
     """Names of the aten operators run while it is active."""
 

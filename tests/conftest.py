@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -10,6 +9,7 @@ import pytest
 
 from autograder.course import Assignment
 from autograder.gradebook import NbgraderCourse
+from autograder.samples import write_submission
 
 REPO = Path(__file__).resolve().parents[1]
 TOY_ROOT = Path(__file__).parent / "fixtures" / "toy_course"
@@ -27,16 +27,6 @@ def toy_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return course.generate("toy") / "toy.ipynb"
 
 
-def fill_solutions(release: Path, solutions: dict[str, str]) -> nbformat.NotebookNode:
-    """The release notebook with some solution cells replaced, as a student would submit it."""
-    notebook = nbformat.read(release, as_version=4)
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in solutions:
-            cell.source = solutions[grade_id]
-    return notebook
-
-
 @pytest.fixture
 def toy_course(tmp_path: Path) -> NbgraderCourse:
     course = NbgraderCourse.create(tmp_path / "course", TOY_ROOT)
@@ -45,14 +35,7 @@ def toy_course(tmp_path: Path) -> NbgraderCourse:
 
 
 def submit(course: NbgraderCourse, student: str, assignment: str, notebook: nbformat.NotebookNode) -> Path:
-    target = course.root / "submitted" / student / assignment
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    path = target / f"{assignment}.ipynb"
-    nbformat.write(notebook, path)
-    (target / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
-    return path
+    return write_submission(course.root / "submitted", student, assignment, notebook)
 
 
 CORRECT_TOY = {"double": "def double(x):\n    return x + x", "square": "def square(x):\n    return x ** 2"}

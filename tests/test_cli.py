@@ -5,8 +5,9 @@ from __future__ import annotations
 import nbformat
 
 from autograder.cli import main
+from autograder.samples import fill_solutions
 
-from .conftest import CORRECT_TOY, TOY_ROOT, fill_solutions
+from .conftest import CORRECT_TOY, TOY_ROOT
 
 
 def test_check_passes_for_a_sound_assignment(capsys):

@@ -12,10 +12,11 @@ import pytest
 
 from autograder.course import Assignment, CourseError
 from autograder.gradebook import NbgraderCourse
+from autograder.samples import fill_solutions
 from autograder.schedule import grade_batch
 from autograder.suite import SuiteError
 
-from .conftest import CORRECT_TOY, TOY_ROOT, fill_solutions, submit
+from .conftest import CORRECT_TOY, TOY_ROOT, submit
 
 
 @pytest.fixture

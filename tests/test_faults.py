@@ -11,16 +11,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from autograder.gradebook import NbgraderCourse
 from autograder.job import GradingRecords
 from autograder.kernel import WORKDIR_PREFIX
 from autograder.results import JobResult
+from autograder.samples import fill_solutions
 from autograder.schedule import GradingBlocked, preflight
+from autograder.selftest import sandbox_processes
 
-from .conftest import CORRECT_TOY, TOY_ROOT, fill_solutions, submit
+from .conftest import CORRECT_TOY, TOY_ROOT, submit
 
 AUTOGRADER = str(Path(sys.executable).with_name("autograder"))
 STUDENTS = {
@@ -51,10 +52,6 @@ def submission_rows(course: NbgraderCourse) -> dict[str, int]:
         rows = db.execute("SELECT student.id, COUNT(*) FROM submitted_assignment "
                           "JOIN student ON student.id = submitted_assignment.student_id GROUP BY student.id")
         return dict(rows.fetchall())
-
-
-def sandbox_processes() -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == 65534]
 
 
 def test_killed_batches_resume_to_the_uninterrupted_gradebook(class_course):

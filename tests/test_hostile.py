@@ -9,12 +9,14 @@ tests first pin the kernel-side mechanisms the cases rely on.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
 
 import pytest
 import torch
+from rich.console import Console
 
 from autograder import wire
 from autograder.kernel import StudentCodeError, StudentKernel
@@ -24,7 +26,6 @@ from autograder.selftest import (
     NOTEBOOK_EDITS,
     PLACEHOLDERS,
     SELFTEST_LIMITS,
-    format_report,
     load_cases,
     report_table,
     run_security_selftest,
@@ -152,8 +153,10 @@ def test_attack_category_is_contained(security_reports, category):
 
 def test_report_shows_every_category_and_why(security_reports):
     reports = list(security_reports.values())
-    text = format_report(reports)
+    console = Console(width=400, record=True, file=io.StringIO())
+    console.print(report_table(reports))
+    text = console.export_text()
     for category in CATEGORIES:
-        assert re.search(rf"^{category}\s", text, re.MULTILINE)
+        assert re.search(rf"^. {category}\s", text, re.MULTILINE)
     assert "tamper_with_recorder: known limit" in text
     assert report_table(reports).row_count == len(CATEGORIES)

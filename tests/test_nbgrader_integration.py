@@ -9,8 +9,9 @@ import nbformat
 from autograder.gradebook import read_csv
 from autograder.job import GradingRecords
 from autograder.results import JobResult
+from autograder.samples import fill_solutions
 
-from .conftest import CORRECT_TOY, fill_solutions, submit
+from .conftest import CORRECT_TOY, submit
 
 
 def test_release_has_stubs_and_no_hidden_material(toy_course):
