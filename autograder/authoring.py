@@ -9,26 +9,18 @@ do the notebook's points match the suite's?
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from .compare import tolerance_margin
-from .course import Assignment, CourseError, autograded_cells, read_notebook
-from .gradebook import NbgraderCourse
-from .kernel import StudentKernel
-from .results import JobResult
-from .suite import load_reference, run_suite
+from .course.assignment import Assignment, CourseError, autograded_cells, read_notebook
+from .gradebook.course_dir import NbgraderCourse
+from .grading.reference_check import Check, check_reference, solution_sources
+from .grading.results import JobResult
+from .grading.suite import load_reference, run_suite
+from .sandbox.kernel import StudentKernel
 
 # Share of each stated tolerance the reference must meet in the author's check.
 AUTHOR_CHECK_MARGIN = 0.5
 _LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "SUITE_VERSION")
-
-
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
 
 
 def check_assignment(assignment: Assignment, seeds: int = 3) -> list[Check]:
@@ -46,40 +38,13 @@ def check_assignment(assignment: Assignment, seeds: int = 3) -> list[Check]:
         checks.append(_points_check(cells, first_run))
         checks += reference_checks
 
-        with StudentKernel(_code(release), assignment.limits(), data_dir=assignment.data_dir) as kernel:
+        with StudentKernel(solution_sources(release), assignment.limits(), data_dir=assignment.data_dir) as kernel:
             kernel.run_notebook()
             stub_tests = run_suite(assignment.suite_dir, kernel, load_reference(assignment.reference_path), seed=1)
         passed = [t.test_id for t in stub_tests if t.passed]
         checks.append(Check("release stubs score zero", not passed,
                             f"stubs pass: {', '.join(passed)}" if passed else f"{len(stub_tests)} tests failed"))
     return checks
-
-
-def check_reference(assignment: Assignment, seeds: int = 1, margin: float = 1.0) -> tuple[list[Check], list]:
-    """Grade the source notebook's own solutions under ``seeds`` seeds: each must score full marks.
-
-    With ``margin`` < 1 every tolerance a hidden test states counts only that
-    share (`compare.tolerance_margin`): the solutions must clear each threshold
-    with room to spare, so no student's secret seed lands on its edge.
-    """
-    reference = load_reference(assignment.reference_path)
-    solved = _code(read_notebook(assignment.source_notebook))
-    with StudentKernel(solved, assignment.limits(), data_dir=assignment.data_dir) as kernel:
-        kernel.run_notebook()
-        with tolerance_margin(margin):
-            runs = [run_suite(assignment.suite_dir, kernel, reference, seed) for seed in range(1, seeds + 1)]
-    checks = []
-    condition = "" if margin == 1 else f", tolerances at {margin:.0%}"
-    for seed, tests in enumerate(runs, start=1):
-        failed = [f"{t.test_id}: {t.message.splitlines()[0] if t.message else t.outcome}"
-                  for t in tests if not t.passed]
-        checks.append(Check(f"reference scores full marks (seed {seed}{condition})", not failed,
-                            "; ".join(failed) or f"{len(tests)} tests passed"))
-    return checks, runs[0]
-
-
-def _code(notebook) -> list[str]:
-    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
 def _points_check(cells: dict[str, float], tests) -> Check:

@@ -20,20 +20,23 @@ import warnings
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import SAWarning
 
 from .authoring import check_assignment
-from .course import Assignment, CourseError, autograded_cells, read_notebook
-from .gradebook import NbgraderCourse, NbgraderError
-from .kernel import StudentKernel
-from .results import JobResult
-from .samples import expected_scores, submit_samples
-from .sandbox import Sandbox, SandboxUnavailable
-from .schedule import grade_batch
-from .selftest import CATEGORIES, report_table, run_security_selftest
-from .suite import SuiteError
+from .course.assignment import Assignment, CourseError, autograded_cells, read_notebook
+from .course.samples import expected_scores, submit_samples
+from .gradebook.batch import grade_batch
+from .gradebook.course_dir import NbgraderCourse, NbgraderError
+from .grading.results import JobResult
+from .grading.suite import SuiteError
+from .sandbox.confine import Sandbox, SandboxUnavailable
+from .sandbox.kernel import StudentKernel
+from .selftest.cases import CATEGORIES
+from .selftest.runner import run_security_selftest
+from .selftest.verdicts import report_table
 
 # Piped output (CI logs, files) keeps whole table rows instead of wrapping at 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -134,11 +137,11 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
         )
     console.print(summary_table(course, assignment_id, results, expected))
     console.print(f"graded {len(students)} submissions in {time.monotonic() - started:.1f} s")
-    failures = [s for s, r in results.items() if not isinstance(r, JobResult)]
+    failures = [student for student, result in results.items() if not result.graded]
     return 1 if failures else 0
 
 
-def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str, JobResult | str],
+def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str, JobResult],
                   expected: dict[str, dict] | None) -> Table:
     gradebook = course.scores(assignment_id)
     # Columns in the notebook's order, which is the order students meet the exercises in.
@@ -162,10 +165,10 @@ def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str,
         if expected is not None:
             want = expected.get(student, {}).get("total")
             row.append(f"{want:g} {'ok' if want == total else 'MISMATCH'}" if want is not None else "-")
-        if isinstance(result, JobResult):
+        if result.graded:
             row += [f"{result.wall_time_s:.1f} s", stopped_summary(result.sandbox_events)]
         else:
-            row += ["-", f"[red]{result}[/]"]
+            row += ["-", f"[red]{result.status}: {escape(result.error)}[/]"]
         table.add_row(*row)
     return table
 
@@ -196,7 +199,7 @@ def validate_command(notebook_path: Path, root: Path) -> int:
     limits = assignment.limits() if assignment.suite_dir.is_dir() else None
     public = autograded_cells(notebook)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    from .sandbox import Limits
+    from .sandbox.confine import Limits
 
     with StudentKernel([c.source for c in code_cells], limits or Limits(), data_dir=root / "data") as kernel:
         runs = kernel.run_notebook()

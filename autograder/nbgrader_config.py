@@ -1,39 +1,5 @@
-"""How a course's ``nbgrader_config.py`` switches autograding to the sandbox.
+"""Stable import for courses' ``nbgrader_config.py`` files: ``from autograder.nbgrader_config import configure``."""
 
-``configure(c, course_root=...)`` swaps nbgrader's ``Execute`` step for
-`SandboxedGrading` and leaves the rest of nbgrader's autograde pipeline as
-it is, so a course can still add, remove or reorder steps in its own config.
-"""
+from .gradebook.config import configure
 
-from __future__ import annotations
-
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (
-    AssignLatePenalties,
-    CheckCellMetadata,
-    IgnorePattern,
-    LimitOutput,
-    SaveAutoGrades,
-)
-from traitlets.config import Config
-
-from .nbgrader_plugin import SandboxedGrading
-
-AUTOGRADE_PIPELINE = [
-    SandboxedGrading,
-    IgnorePattern,
-    ClearMetadataPreprocessor,
-    LimitOutput,
-    SaveAutoGrades,
-    AssignLatePenalties,
-    CheckCellMetadata,
-]
-
-
-def configure(c: Config, *, course_root: str) -> Config:
-    """Point nbgrader's autograde at the sandboxed grader for the course tree at ``course_root``."""
-    c.Autograde.autograde_preprocessors = AUTOGRADE_PIPELINE
-    c.SandboxedGrading.course_root = course_root
-    # The feedback lines of a graded cell must survive nbgrader's output limit.
-    c.LimitOutput.max_lines = 2000
-    return c
+__all__ = ["configure"]

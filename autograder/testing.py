@@ -8,7 +8,7 @@ Fixtures (``student``, ``reference``, ``rng``) come from the grader's pytest
 plugin and need no import. See ``docs/suite-authoring.md``.
 """
 
-from .compare import (
+from .grading.compare import (
     ComparisonError,
     assert_close,
     assert_gradients_close,
@@ -18,7 +18,7 @@ from .compare import (
     relative_error,
     tolerance_margin,
 )
-from .suite import grade_cell, points
+from .grading.suite import grade_cell, points
 
 __all__ = [
     "ComparisonError",

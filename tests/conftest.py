@@ -7,12 +7,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Assignment
-from autograder.gradebook import NbgraderCourse
-from autograder.samples import write_submission
+from autograder.course.assignment import Assignment
+from autograder.course.samples import write_submission
+from autograder.gradebook.course_dir import NbgraderCourse
+from autograder.selftest.cases import TOY_ROOT  # the toy course ships with the self-test
 
 REPO = Path(__file__).resolve().parents[1]
-TOY_ROOT = Path(__file__).parent / "fixtures" / "toy_course"
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,11 @@ import pytest
 
 from autograder.authoring import check_assignment
 from autograder.cli import main
-from autograder.course import Assignment
-from autograder.gradebook import read_csv
-from autograder.job import GradingRecords
-from autograder.results import JobResult
-from autograder.samples import expected_scores
+from autograder.course.assignment import Assignment
+from autograder.course.samples import expected_scores
+from autograder.gradebook.course_dir import read_csv
+from autograder.grading.job import GradingRecords
+from autograder.grading.results import JobResult
 
 REPO = Path(__file__).resolve().parents[1]
 A01 = Assignment("a01_gradient_descent", REPO)

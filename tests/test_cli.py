@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 
 from autograder.cli import main
-from autograder.samples import fill_solutions
+from autograder.course.samples import fill_solutions
 
 from .conftest import CORRECT_TOY, TOY_ROOT
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.compare import (
+from autograder.grading.compare import (
     ComparisonError,
     assert_close,
     assert_gradients_close,

@@ -10,11 +10,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Assignment, CourseError
-from autograder.gradebook import NbgraderCourse
-from autograder.samples import fill_solutions
-from autograder.schedule import grade_batch
-from autograder.suite import SuiteError
+from autograder.course.assignment import Assignment, CourseError
+from autograder.course.samples import fill_solutions
+from autograder.gradebook.batch import grade_batch
+from autograder.gradebook.course_dir import NbgraderCourse
+from autograder.grading.results import JobStatus
+from autograder.grading.suite import SuiteError
 
 from .conftest import CORRECT_TOY, TOY_ROOT, submit
 
@@ -112,6 +113,7 @@ def test_damaged_submissions_fail_alone(course_tree, tmp_path, toy_release):
 
     outcomes = grade_batch(course, "toy", ["amy", "bea", "cal"])
     assert outcomes["amy"].score == 4.0
-    assert isinstance(outcomes["bea"], str) and outcomes["bea"]
-    assert "limit 25 MiB" in outcomes["cal"] and "clear its outputs" in outcomes["cal"]
+    assert outcomes["bea"].status == JobStatus.FAILED and outcomes["bea"].error
+    assert outcomes["cal"].status == JobStatus.REFUSED
+    assert "limit 25 MiB" in outcomes["cal"].error and "clear its outputs" in outcomes["cal"].error
     assert course.scores("toy")["amy"] == {"test_double": 3.0, "test_square": 1.0}

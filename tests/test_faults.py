@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.gradebook import NbgraderCourse
-from autograder.job import GradingRecords
-from autograder.kernel import WORKDIR_PREFIX
-from autograder.results import JobResult
-from autograder.samples import fill_solutions
-from autograder.schedule import GradingBlocked, preflight
-from autograder.selftest import sandbox_processes
+from autograder.course.samples import fill_solutions
+from autograder.gradebook.batch import GradingBlocked, preflight
+from autograder.gradebook.course_dir import NbgraderCourse
+from autograder.grading.job import GradingRecords
+from autograder.grading.results import JobResult
+from autograder.sandbox.process import WORKDIR_PREFIX
+from autograder.selftest.host import sandbox_processes
 
 from .conftest import CORRECT_TOY, TOY_ROOT, submit
 

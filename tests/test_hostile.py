@@ -18,18 +18,14 @@ import pytest
 import torch
 from rich.console import Console
 
-from autograder import wire
-from autograder.kernel import StudentCodeError, StudentKernel
-from autograder.sandbox import Limits, cgroup_roots
-from autograder.selftest import (
-    CATEGORIES,
-    NOTEBOOK_EDITS,
-    PLACEHOLDERS,
-    SELFTEST_LIMITS,
-    load_cases,
-    report_table,
-    run_security_selftest,
-)
+from autograder.sandbox import wire
+from autograder.sandbox.cgroups import cgroup_roots
+from autograder.sandbox.confine import Limits
+from autograder.sandbox.kernel import StudentKernel
+from autograder.sandbox.messages import StudentCodeError
+from autograder.selftest.cases import CATEGORIES, NOTEBOOK_EDITS, PLACEHOLDERS, SELFTEST_LIMITS, load_cases
+from autograder.selftest.runner import run_security_selftest
+from autograder.selftest.verdicts import report_table
 
 CONV_AT_IMPORT = (
     "import torch\n"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autograder.kernel import KernelDied, StudentCodeError, StudentKernel, StudentTimeout
-from autograder.sandbox import Limits
+from autograder.sandbox.confine import Limits
+from autograder.sandbox.kernel import StudentKernel
+from autograder.sandbox.messages import KernelDied, StudentCodeError, StudentTimeout
 
 FAST = Limits(cell_timeout_s=20, call_timeout_s=8, notebook_timeout_s=120, output_bytes=10_000,
               memory_mb=1536, processes=48, disk_mb=32)

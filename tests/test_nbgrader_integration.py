@@ -6,10 +6,10 @@ import json
 
 import nbformat
 
-from autograder.gradebook import read_csv
-from autograder.job import GradingRecords
-from autograder.results import JobResult
-from autograder.samples import fill_solutions
+from autograder.course.samples import fill_solutions
+from autograder.gradebook.course_dir import read_csv
+from autograder.grading.job import GradingRecords
+from autograder.grading.results import JobResult
 
 from .conftest import CORRECT_TOY, submit
 

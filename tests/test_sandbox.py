@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.kernel import StudentKernel
-from autograder.sandbox import Limits, Sandbox, cgroup_root
+from autograder.sandbox.cgroups import cgroup_root
+from autograder.sandbox.confine import Limits, Sandbox
+from autograder.sandbox.kernel import StudentKernel
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -122,7 +123,7 @@ def test_protections_are_reported():
 
 
 def test_missing_isolation_is_refused_loudly(monkeypatch):
-    import autograder.sandbox as sandbox
+    import autograder.sandbox.confine as sandbox
 
     monkeypatch.setattr(sandbox, "bwrap_binary", lambda: None)
     with pytest.raises(sandbox.SandboxUnavailable, match="cannot be isolated"):

@@ -7,9 +7,9 @@ import shutil
 import pytest
 import torch
 
-from autograder.kernel import StudentKernel
-from autograder.sandbox import Limits
-from autograder.suite import SecretRandom, SuiteError, load_reference, run_suite
+from autograder.grading.suite import SecretRandom, SuiteError, load_reference, run_suite
+from autograder.sandbox.confine import Limits
+from autograder.sandbox.kernel import StudentKernel
 
 LIMITS = Limits(call_timeout_s=8)
 

@@ -6,7 +6,7 @@ import numpy
 import pytest
 import torch
 
-from autograder import wire
+from autograder.sandbox import wire
 
 
 @pytest.mark.parametrize("value", [

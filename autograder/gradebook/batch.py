@@ -18,19 +18,18 @@ import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 
-from . import sandbox
-from .authoring import check_reference
-from .course import Assignment, CourseError
-from .gradebook import NbgraderCourse, NbgraderError
-from .job import GradingRecords
-from .kernel import remove_stale_workdirs
-from .results import JobResult
-from .suite import SuiteError
+from ..course.assignment import Assignment, CourseError
+from ..grading.job import GradingRecords
+from ..grading.reference_check import verify_suite
+from ..grading.results import JobResult, JobStatus
+from ..sandbox.cgroups import remove_stale_cgroups
+from ..sandbox.process import remove_stale_workdirs
+from .course_dir import NbgraderCourse, NbgraderError
+from .submissions import SubmissionRefused, check_submission
 
 log = logging.getLogger(__name__)
 
 MIN_FREE_BYTES = 200 * 2**20
-MAX_SUBMISSION_BYTES = 25 * 2**20
 
 
 class GradingBlocked(CourseError):
@@ -80,33 +79,14 @@ def grading_lock(course: NbgraderCourse, on_wait: Callable[[], None] | None = No
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def verify_suite(assignment: Assignment, records: GradingRecords) -> None:
-    """Refuse to grade anyone against a suite that errors or that the reference itself fails.
-
-    The verdict is kept per suite version, so each version is verified once.
-    """
-    version = assignment.suite_version()
-    verdict = records.root / "verified_suites" / f"{assignment.id}-{version}.ok"
-    if verdict.exists():
-        return
-    checks, _ = check_reference(assignment, seeds=1)
-    failed = [check for check in checks if not check.ok]
-    if failed:
-        raise SuiteError(f"{assignment.suite_dir}: the reference solution in {assignment.source_notebook.name} does "
-                         f"not pass its own hidden suite ({failed[0].detail}); fix the suite or the reference. "
-                         "No student was graded.")
-    verdict.parent.mkdir(parents=True, exist_ok=True)
-    verdict.write_text(version)
-
-
 def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *, force: bool = False,
                 on_start: Callable[[str], None] | None = None,
-                on_done: Callable[[str, JobResult | str], None] | None = None,
-                on_wait: Callable[[], None] | None = None) -> dict[str, JobResult | str]:
-    """Autograde ``students``; each gets its `JobResult`, or a one-line reason it could not be graded."""
+                on_done: Callable[[str, JobResult], None] | None = None,
+                on_wait: Callable[[], None] | None = None) -> dict[str, JobResult]:
+    """Autograde ``students``; each gets its `JobResult` (failed or refused ones with the reason in ``error``)."""
     preflight(course)
     records = GradingRecords(course.root / "grading_results")
-    outcomes: dict[str, JobResult | str] = {}
+    outcomes: dict[str, JobResult] = {}
     with grading_lock(course, on_wait):
         remove_stale_cgroups()
         for folder in remove_stale_workdirs():
@@ -115,29 +95,25 @@ def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *,
         for student in students:
             if on_start is not None:
                 on_start(student)
-            oversized = [p for p in (course.root / "submitted" / student / assignment).glob("*.ipynb")
-                         if p.stat().st_size > MAX_SUBMISSION_BYTES]
-            try:
-                if oversized:
-                    raise NbgraderError(f"{oversized[0].name} is {oversized[0].stat().st_size // 2**20} MiB "
-                                        f"(limit {MAX_SUBMISSION_BYTES // 2**20} MiB): clear its outputs "
-                                        "(Kernel > Restart & Clear Output) and submit again")
-                course.autograde(assignment, student, force_regrade=force)
-                outcome: JobResult | str = JobResult.load(records.path(assignment, student, assignment)) or \
-                    "nbgrader finished but wrote no grading record"
-            except NbgraderError as exc:
-                # One broken submission never stops the batch; nbgrader's log says why.
-                outcome = exc.summary()
-            outcomes[student] = outcome
+            outcomes[student] = grade_one(course, records, assignment, student, force=force)
             if on_done is not None:
-                on_done(student, outcome)
+                on_done(student, outcomes[student])
     return outcomes
 
 
-def remove_stale_cgroups() -> None:
-    """Empty per-kernel cgroups left by a grader that was killed; ones still in use refuse to go."""
-    for root in set(sandbox.cgroup_roots().values()):
-        for group in root.glob("autograder-*"):
-            with contextlib.suppress(OSError):
-                if not (group / "cgroup.procs").read_text().strip():
-                    group.rmdir()
+
+def grade_one(course: NbgraderCourse, records: GradingRecords, assignment: str, student: str, *,
+              force: bool = False) -> JobResult:
+    """One student's job through nbgrader; a refused or broken submission becomes a result that says why."""
+    notebook = assignment  # one notebook per assignment, named after it
+    try:
+        check_submission(course.root / "submitted" / student / assignment)
+    except SubmissionRefused as exc:
+        return JobResult.without_results(student, assignment, notebook, str(exc), JobStatus.REFUSED)
+    try:
+        course.autograde(assignment, student, force_regrade=force)
+    except NbgraderError as exc:
+        # One broken submission never stops the batch; nbgrader's log says why.
+        return JobResult.without_results(student, assignment, notebook, exc.summary())
+    return JobResult.load(records.path(assignment, student, notebook)) or JobResult.without_results(
+        student, assignment, notebook, "nbgrader finished but wrote no grading record")

@@ -20,11 +20,11 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Unicode
 
-from .course import Assignment
-from .job import GradingRecords, grade
-from .kernel import student_traceback
-from .results import JobResult
-from .sandbox import SandboxUnavailable
+from ..course.assignment import Assignment
+from ..grading.job import GradingRecords, grade
+from ..grading.results import JobResult
+from ..sandbox.confine import SandboxUnavailable
+from ..sandbox.messages import student_traceback
 
 
 class SandboxedGrading(NbGraderPreprocessor):

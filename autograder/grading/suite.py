@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 import torch
 
-from . import wire
-from .kernel import StudentCodeError, StudentKernel
+from ..sandbox import wire
+from ..sandbox.kernel import StudentCodeError, StudentKernel
 from .results import TestResult
 
 MAX_MESSAGE_CHARS = 4000

@@ -11,9 +11,18 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 RESULT_FORMAT = 1
+
+
+class JobStatus(StrEnum):
+    """How a grading job ended."""
+
+    GRADED = "graded"  # the suite ran: the tests say the score
+    FAILED = "failed"  # the grader could not grade it (nbgrader or the course broke); ``error`` says why
+    REFUSED = "refused"  # the submission itself was refused before anything read it; ``error`` says what to fix
 
 
 @dataclass
@@ -55,7 +64,7 @@ class JobResult:
     submission_sha256: str
     suite_version: str
     seed: int
-    status: str = "graded"  # graded | failed (the grader could not grade; see error)
+    status: JobStatus = JobStatus.GRADED
     error: str = ""
     started_at: str = ""
     wall_time_s: float = 0.0
@@ -66,6 +75,17 @@ class JobResult:
     tests: list[TestResult] = field(default_factory=list)
     cell_max_points: dict[str, float] = field(default_factory=dict)
     format: int = RESULT_FORMAT
+
+    @classmethod
+    def without_results(cls, student: str, assignment: str, notebook: str, error: str,
+                        status: JobStatus = JobStatus.FAILED) -> JobResult:
+        """The result of a job that could not grade: no tests, a status and the reason, nothing stored twice."""
+        return cls(student=student, assignment=assignment, notebook=notebook, submission_sha256="", suite_version="",
+                   seed=0, status=status, error=error)
+
+    @property
+    def graded(self) -> bool:
+        return self.status == JobStatus.GRADED
 
     @property
     def key(self) -> tuple[str, str]:
@@ -98,6 +118,7 @@ class JobResult:
         data = json.loads(text)
         data["cells"] = [CellRecord(**c) for c in data.get("cells", [])]
         data["tests"] = [TestResult(**t) for t in data.get("tests", [])]
+        data["status"] = JobStatus(data.get("status", JobStatus.GRADED))
         return cls(**data)
 
     def save(self, path: Path) -> None:

@@ -8,8 +8,9 @@ import importlib
 import sys
 
 sys.path[:0] = ["@@REPO@@", "@@TREE_DIR@@", "@@TREE_DIR@@/reference", "@@TREE_DIR@@/assignments/toy/hidden",
-                "@@REPO@@/tests/fixtures/toy_course/reference"]
+                "@@REPO@@/autograder/selftest/toy_course/reference"]
 ATTEMPTS = ("reference", "reference.toy", "toy", "test_toy", "autograder", "autograder.suite", "autograder.job",
+            "autograder.grading.suite", "autograder.grading.job", "autograder.course.assignment",
             "tests.conftest", "_autograder_reference_toy")
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from .sandbox import Limits
+from ..sandbox.confine import Limits
 
 _SUITE_VERSION = re.compile(r"^SUITE_VERSION\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
 

@@ -7,8 +7,9 @@ reason: nothing hidden could be read
 """
 # %% [double]
 GUESSES = ["@@TREE_DIR@@/reference/toy.py", "@@TREE_DIR@@/assignments/toy/hidden/test_toy.py",
-           "@@TREE_DIR@@/assignments/source/toy/toy.ipynb", "@@REPO@@/tests/fixtures/toy_course/reference/toy.py",
-           "@@REPO@@/tests/fixtures/toy_course/assignments/toy/hidden/test_toy.py", "@@REPO@@/autograder/suite.py",
+           "@@TREE_DIR@@/assignments/source/toy/toy.ipynb", "@@REPO@@/autograder/selftest/toy_course/reference/toy.py",
+           "@@REPO@@/autograder/selftest/toy_course/assignments/toy/hidden/test_toy.py",
+           "@@REPO@@/autograder/grading/suite.py",
            "@@COURSE_DIR@@/source/toy/toy.ipynb", "@@COURSE_DIR@@/gradebook.db",
            "@@COURSE_DIR@@/grading_results/.secret", "@@COURSE_DIR@@/nbgrader_config.py", "/etc/shadow",
            "/root/.bash_history", "/root/.ssh/id_rsa", "/proc/1/environ"]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Assignment, autograded_cells
-from .kernel import StudentKernel
+from ..course.assignment import Assignment, autograded_cells
+from ..sandbox.kernel import StudentKernel
 from .results import CellRecord, JobResult
 from .suite import load_reference, run_suite
 
@@ -75,7 +75,7 @@ def grade(notebook: nbformat.NotebookNode, assignment: Assignment, *, student: s
     suite_version = assignment.suite_version()
     path = records.path(assignment.id, student, notebook_name)
     previous = JobResult.load(path) if not force and seed is None else None
-    if previous is not None and previous.key == (sha, suite_version) and previous.status == "graded":
+    if previous is not None and previous.key == (sha, suite_version) and previous.graded:
         log.info("%s/%s: reusing the result for this submission and suite", student, assignment.id)
         return previous
     if seed is None:

@@ -1,0 +1,1 @@
+"""Where an assignment's material lives (`assignment`) and the bundled sample classes (`samples`)."""

@@ -1,0 +1,10 @@
+"""The sandbox: confinement, the kernel and the safe wire (the lowest layer; imports nothing above it).
+
+- `confine`: the kernel's command line wrapped in namespaces, rlimits and an unprivileged uid (`Limits`);
+- `cgroups`: per-kernel memory, process and CPU limits;
+- `process`: one started kernel process, its relay, its output pipe, and how it ended;
+- `relay`: the only path from a kernel's sockets to the grader, bounded in bytes per message;
+- `messages`: what a kernel sends, made safe to keep (outputs, sizes, tracebacks, errors);
+- `kernel`: `StudentKernel`, a notebook run cell by cell and its functions called from the grader;
+- `wire`: the plain-data format that crosses the boundary (shared with the kernel).
+"""

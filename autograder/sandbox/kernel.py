@@ -1,0 +1,303 @@
+"""The kernel proxy: a student's notebook running in a sandboxed Jupyter kernel.
+
+`StudentKernel` owns one confined ipykernel process at a time (see `process`). It runs
+the submission's code cells under the assignment's limits, then answers calls
+from the hidden suite: ``kernel.call("mse", args, kwargs)`` sends the inputs
+across in the wire format, runs the student's function in the kernel and
+decodes what comes back as plain data in the trusted grader.
+
+A cell or call that times out or kills the kernel never stops grading: the
+kernel is replaced and the notebook replayed without the cells that broke it,
+so the remaining tests still see the student's other functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from . import wire
+from .confine import Limits, Protection
+from .messages import (
+    Execution,
+    KernelDied,
+    OutputCollector,
+    StudentCodeError,
+    StudentTimeout,
+    check_ops,
+)
+from .process import MAX_MESSAGE_BYTES, WORKDIR_PREFIX, KernelProcess
+
+log = logging.getLogger(__name__)
+
+_AGENT = """
+def __autograder_install(source):
+    import types
+    import IPython
+    codec = types.ModuleType("autograder_wire")
+    exec(compile(source, "autograder_wire", "exec"), codec.__dict__)
+    def call(request):
+        request = codec.decode(request)
+        function = IPython.get_ipython().user_ns.get(request["name"])
+        if not callable(function):
+            raise NameError(
+                f"{request['name']} is not defined in your notebook: "
+                "check that the cell defining it runs without errors"
+            )
+        result = codec.invoke(function, request["args"], request["kwargs"], tuple(request["wrt"]),
+                              request["grad_output"], record_ops=request["record_ops"])
+        IPython.display.publish_display_data({codec.MIME_TYPE: codec.encode(result)})
+    return call
+__autograder__ = __autograder_install(%r)
+del __autograder_install
+"""
+
+
+class StudentKernel:
+    """One submission's code, alive in a sandboxed kernel, callable from the grader."""
+
+    def __init__(self, sources: list[str], limits: Limits, *, data_dir: Path | None = None,
+                 files: dict[str, Path] | None = None, require_isolation: bool = True) -> None:
+        self.sources = sources
+        self.limits = limits
+        self.data_dir = data_dir
+        self.files = files or {}
+        self.require_isolation = require_isolation
+        self.events: list[str] = []
+        self.cells: list[Execution] = []
+        self.protections: list[Protection] = []
+        self._peak_memory_bytes = 0
+        self._broken: dict[int, Execution] = {}
+        # The grader's pid in the name lets a later grader tell a folder whose owner was killed.
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
+        self._process: KernelProcess | None = None
+        self._notebook_deadline = 0.0
+        self._unusable = ""
+
+    # ------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> StudentKernel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run_notebook(self) -> list[Execution]:
+        """Execute every code cell once, replaying around cells that kill or hang the kernel."""
+        self._notebook_deadline = time.monotonic() + self.limits.notebook_timeout_s
+        while True:
+            self._start()
+            runs = self._execute_cells()
+            if runs is not None:
+                self.cells = runs
+                self._install_agent()
+                return runs
+
+    def close(self) -> None:
+        self._stop()
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    @property
+    def peak_memory_bytes(self) -> int:
+        """The most memory any of this submission's kernels used."""
+        current = self._process.peak_memory_bytes if self._process is not None else 0
+        return max(self._peak_memory_bytes, current)
+
+    @property
+    def connection_file(self) -> Path | None:
+        """The live kernel's connection file, in its runtime directory; None when no kernel runs."""
+        return Path(self._process.manager.connection_file) if self._process is not None else None
+
+    def process_tree(self) -> set[int]:
+        """Host pids of the live kernel and everything under it (its sandbox's wrappers included)."""
+        return {p.pid for p in self._process.processes()} if self._process is not None else set()
+
+    def _start(self) -> None:
+        self._stop()
+        process = KernelProcess(self._workdir, self.limits, data_dir=self.data_dir, files=self.files,
+                                require_isolation=self.require_isolation)
+        self.protections = process.protections
+        self._process = process
+        process.start()
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._peak_memory_bytes = max(self._peak_memory_bytes, self._process.peak_memory_bytes)
+            self._process = None
+
+    # ------------------------------------------------------------ notebook
+
+    def _execute_cells(self) -> list[Execution] | None:
+        runs = []
+        for index, source in enumerate(self.sources):
+            if index in self._broken:
+                runs.append(self._broken[index])
+                continue
+            remaining = self._notebook_deadline - time.monotonic()
+            if remaining <= 0:
+                runs.append(Execution("timeout", error="not run: the notebook's time limit was used up"))
+                continue
+            timeout = min(self.limits.cell_timeout_s, remaining)
+            result = self._execute(source, timeout, what=f"cell {index + 1}")
+            runs.append(result)
+            if result.status in ("timeout", "died"):
+                self._broken[index] = result
+                return None  # replay from a fresh kernel without this cell
+        return runs
+
+    def _install_agent(self) -> None:
+        source = Path(wire.__file__).read_text()
+        result = self._execute(_AGENT % source, self.limits.call_timeout_s, what="grader set-up")
+        self._unusable = "" if result.status == "ok" else (
+            f"after your notebook ran, the kernel could not take calls ({result.status}: "
+            f"{result.error.strip().splitlines()[-1] if result.error.strip() else 'no detail'})")
+        if self._unusable:
+            self.events.append(self._unusable)
+
+    # ------------------------------------------------------------ calls
+
+    def call(self, name: str, args: tuple = (), kwargs: dict | None = None, *, wrt: tuple = (),
+             grad_output: Any = None, banned_ops: tuple[str, ...] = ()) -> dict:
+        """Call the student's ``name(*args, **kwargs)`` in the kernel; return its decoded result dict.
+
+        ``banned_ops`` (aten operator names such as ``"aten::convolution"``) makes the call fail with
+        `StudentCodeError` when the student's code ran one of them, forward or backward (see
+        `wire.invoke`; the kernel reports, the grader decides).
+        """
+        if self._process is None:
+            self.run_notebook()
+        if self._unusable:
+            raise StudentCodeError(f"{name} could not be called: {self._unusable}")
+        request = wire.encode({"name": name, "args": tuple(args), "kwargs": kwargs or {}, "wrt": list(wrt),
+                               "grad_output": grad_output, "record_ops": bool(banned_ops)})
+        result = self._execute(f"__autograder__({request!r})", self.limits.call_timeout_s, what=f"call {name}",
+                               expect_payload=True)
+        if result.status == "ok":
+            payloads = result.payloads()
+            if result.payload_count > 1:
+                raise StudentCodeError(f"{name}: {result.payload_count} results came back from your kernel where "
+                                       "one was expected (output that imitates the grader's result is refused)")
+            if len(payloads) != 1:
+                raise StudentCodeError(f"{name}: no result came back from your kernel (a result over "
+                                       f"{MAX_MESSAGE_BYTES // 2**20} MiB is dropped; or did your code replace "
+                                       "IPython's display machinery?)")
+            try:
+                decoded = wire.decode(payloads[0])
+            except wire.WireError as exc:
+                raise StudentCodeError(f"{name} returned a value the grader cannot accept: {exc}") from None
+            if type(decoded) is not dict or "output" not in decoded or (
+                    wrt and type(decoded.get("grads")) is not tuple):
+                raise StudentCodeError(f"{name}: malformed result from your kernel")
+            if banned_ops:
+                check_ops(name, decoded, banned_ops)
+            return decoded
+        if result.status == "error":
+            raise StudentCodeError(f"{name} raised an exception{self._stopped_cells_note(result.error)}",
+                                   result.error)
+        self.run_notebook()  # fresh kernel for the remaining tests
+        if result.status == "timeout":
+            raise StudentTimeout(f"{name} did not return within {self.limits.call_timeout_s:g} s "
+                                 "(an infinite loop, or far too slow)")
+        raise KernelDied(f"your kernel stopped while running {name}: {result.error}")
+
+    def _stopped_cells_note(self, error: str) -> str:
+        """Why a function may be missing: the cells the grader had to stop, which never defined anything."""
+        if "is not defined in your notebook" not in error or not self._broken:
+            return ""
+        stopped = "; ".join(f"cell {index + 1}: {run.error}" for index, run in sorted(self._broken.items()))
+        return f" (your notebook's cells that were stopped and skipped: {stopped})"
+
+    # ------------------------------------------------------------ protocol
+
+    def _execute(self, code: str, timeout: float, *, what: str, expect_payload: bool = False) -> Execution:
+        """Run ``code``; collect its outputs until the kernel is idle, or stop it at the first limit it crosses."""
+        process = self._process
+        assert process is not None
+        start = time.monotonic()
+        deadline = start + timeout
+        msg_id = process.client.execute(code, silent=False, store_history=False, allow_stdin=False,
+                                        stop_on_error=False)
+        outputs = OutputCollector(msg_id, self.limits.output_bytes, expect_payload=expect_payload)
+        stopped = ""
+        last_memory_check = 0.0
+        while not stopped:
+            now = time.monotonic()
+            if now > deadline:
+                outputs.result.status = "timeout"
+                stopped = f"stopped after {timeout:g} s (time limit)"
+                self.events.append(f"{what}: time limit of {timeout:g} s reached")
+                process.kill()
+                break
+            if now - last_memory_check > 0.25:
+                last_memory_check = now
+                if process.over_memory():
+                    stopped = self._stop_kernel(f"memory limit of {self.limits.memory_mb} MiB exceeded")
+                    break
+            if not process.is_alive():
+                stopped = process.death_reason()
+                break
+            if process.relay_failure() is not None:
+                stopped = process.death_reason() if process.dies_within(1.0) else self._stop_kernel(
+                    f"your kernel sent a message over the {MAX_MESSAGE_BYTES // 2**20} MiB limit (all its parts "
+                    "together), so the grader stopped it")
+                break
+            try:
+                msg = process.client.get_iopub_msg(timeout=0.05)
+            except queue.Empty:
+                continue
+            except Exception as exc:  # the kernel holds the session key: it can send anything, signed
+                log.debug("%s: unreadable message from the kernel: %s", what, exc)
+                continue
+            if outputs.take(msg):
+                if self._asked_to_exit(msg_id):
+                    stopped = self._stop_kernel("your code asked the kernel to exit (exit() or quit())")
+                break
+        result = outputs.result
+        if stopped:
+            if result.status != "timeout":
+                result.status = "died"
+                self.events.append(f"{what}: {stopped}")
+            result.error = stopped
+        if outputs.truncated:
+            self.events.append(f"{what}: output truncated at {self.limits.output_bytes} bytes")
+        result.duration_s = time.monotonic() - start
+        return result
+
+    def _stop_kernel(self, why: str) -> str:
+        assert self._process is not None
+        self._process.kill()
+        return why
+
+    def _asked_to_exit(self, msg_id: str) -> bool:
+        """Whether the reply to ``msg_id`` carries IPython's exit request.
+
+        ``exit()`` lets the code finish and the kernel goes away some time
+        later, when something innocent may be running; the reply names the
+        code that asked, so that one is stopped and skipped instead.
+        """
+        assert self._process is not None
+        deadline = time.monotonic() + 1.0
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                reply = self._process.client.get_shell_msg(timeout=left)
+            except queue.Empty:
+                return False
+            except Exception as exc:  # forged or broken replies are the kernel's own problem
+                log.debug("unreadable reply from the kernel: %s", exc)
+                continue
+            try:
+                if reply["parent_header"].get("msg_id") != msg_id:
+                    continue  # a stale reply of an earlier request
+                payloads = reply["content"].get("payload") or []
+                return any(type(p) is dict and p.get("source") == "ask_exit" and not p.get("keepkernel")
+                           for p in payloads)
+            except (TypeError, AttributeError, KeyError):
+                return False
+        return False
