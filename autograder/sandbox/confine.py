@@ -29,6 +29,7 @@ import sys
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from .cgroups import cgroup_roots
 
@@ -47,36 +48,73 @@ class SandboxUnavailable(RuntimeError):
     """Isolation was required but this host cannot provide it."""
 
 
+def _limit(default: float | int | bool, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Per-assignment resource limits, read from the hidden suite's ``assignment.toml``."""
+    """Per-assignment resource limits: the ``[limits]`` table of the hidden suite's ``assignment.toml``.
 
-    notebook_timeout_s: float = 300.0
-    cell_timeout_s: float = 60.0
-    call_timeout_s: float = 30.0
-    startup_timeout_s: float = 60.0
-    memory_mb: int = 4096
-    address_space_mb: int = 32768
-    processes: int = 128
-    output_bytes: int = 1_000_000
-    disk_mb: int = 256
-    open_files: int = 256
-    threads: int = 2  # BLAS/OpenMP threads, and (with a cpu cgroup) the cores' worth of CPU time the kernel gets
-    gpu: bool = False
+    Each field's ``help`` is its documentation (``Limits.describe()``); `from_toml`
+    refuses unknown keys and values of the wrong type, `to_toml` writes a table
+    that reads back to the same limits.
+    """
+
+    notebook_timeout_s: float = _limit(300.0, "seconds for the whole notebook, replays after a stopped cell included")
+    cell_timeout_s: float = _limit(60.0, "seconds one code cell may run before it is stopped and skipped")
+    call_timeout_s: float = _limit(30.0, "seconds one call of a student function may take, reading its result back "
+                                         "included")
+    startup_timeout_s: float = _limit(60.0, "seconds a kernel may take to start")
+    memory_mb: int = _limit(4096, "memory of the kernel and everything it starts (a cgroup; polled without one)")
+    address_space_mb: int = _limit(32768, "virtual address space of each kernel process (CUDA needs a large one)")
+    processes: int = _limit(128, "processes and threads the kernel may run at once")
+    output_bytes: int = _limit(1_000_000, "output kept per cell or call; the rest is cut and the student told")
+    disk_mb: int = _limit(256, "size of the kernel's private home and /tmp, and of any file it writes")
+    open_files: int = _limit(256, "open files per kernel process")
+    threads: int = _limit(2, "BLAS/OpenMP threads, and (with a cpu cgroup) the cores' worth of CPU time the kernel "
+                             "gets")
+    gpu: bool = _limit(False, "expose the host's GPUs to the kernel (CPU only when false or when there is none)")
 
     @classmethod
     def from_toml(cls, path: Path) -> Limits:
-        """Read the ``[limits]`` table of ``path``; unknown keys are an error."""
+        """Read the ``[limits]`` table of ``path``; unknown keys and values of the wrong type are an error."""
         with open(path, "rb") as handle:
             table = tomllib.load(handle).get("limits", {})
-        known = {f.name: f.type for f in fields(cls)}
+        return cls.from_table(table, where=str(path))
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any], where: str = "[limits]") -> Limits:
+        known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(table) - set(known))
         if unknown:
-            raise ValueError(
-                f"{path}: unknown key(s) {', '.join(unknown)} in [limits]; "
-                f"known keys are {', '.join(sorted(known))}"
-            )
-        return replace(cls(), **table)
+            raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)} in [limits]; "
+                             f"known keys are {', '.join(sorted(known))}")
+        for key, value in table.items():
+            kind = type(known[key].default)
+            fits = type(value) is bool if kind is bool else (
+                type(value) in (int, float) if kind is float else type(value) is int)
+            if not fits:
+                raise ValueError(f"{where}: [limits] {key} = {value!r} must be {kind.__name__}, "
+                                 f"like the default {known[key].default!r}")
+            if kind is not bool and not value > 0:
+                raise ValueError(f"{where}: [limits] {key} = {value!r} must be greater than 0")
+        return replace(cls(), **{key: float(v) if type(known[key].default) is float else v
+                                 for key, v in table.items()})
+
+    def to_toml(self) -> str:
+        """The ``[limits]`` table of these limits, each key with its help as a comment."""
+        lines = ["[limits]"]
+        for item in fields(self):
+            value = getattr(self, item.name)
+            lines.append(f"# {item.metadata['help']}")
+            lines.append(f"{item.name} = {str(value).lower() if type(value) is bool else repr(value)}")
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, Any, str]]:
+        """(key, default, help) of every limit, for documentation."""
+        return [(item.name, item.default, item.metadata["help"]) for item in fields(cls)]
 
 
 @dataclass(frozen=True)
