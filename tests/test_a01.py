@@ -14,6 +14,8 @@ from autograder.gradebook.course_dir import read_csv
 from autograder.grading.job import GradingRecords
 from autograder.grading.results import JobResult
 
+pytestmark = pytest.mark.slow  # the author's check and the demo class: real kernels, real nbgrader
+
 REPO = Path(__file__).resolve().parents[1]
 A01 = Assignment("a01_gradient_descent", REPO)
 

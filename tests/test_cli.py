@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import nbformat
+import pytest
 
 from autograder.cli import main
 from autograder.course.samples import fill_solutions
@@ -10,6 +11,7 @@ from autograder.course.samples import fill_solutions
 from .conftest import CORRECT_TOY, TOY_ROOT
 
 
+@pytest.mark.slow
 def test_check_passes_for_a_sound_assignment(capsys):
     assert main(["--course-root", str(TOY_ROOT), "check", "toy", "--seeds", "2"]) == 0
     out = capsys.readouterr().out
@@ -21,6 +23,7 @@ def test_check_passes_for_a_sound_assignment(capsys):
     assert "FAIL" not in out
 
 
+@pytest.mark.slow
 def test_check_catches_points_that_do_not_add_up(tmp_path, capsys):
     import shutil
 
@@ -36,6 +39,7 @@ def test_check_catches_points_that_do_not_add_up(tmp_path, capsys):
     assert "test_square: notebook says 5, hidden tests add up to 1" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_validate_reports_public_checks(toy_release, tmp_path, capsys):
     path = tmp_path / "toy.ipynb"
     nbformat.write(fill_solutions(toy_release, {"double": CORRECT_TOY["double"]}), path)

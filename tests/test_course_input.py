@@ -85,6 +85,7 @@ def gradebook_submissions(course: NbgraderCourse) -> int:
         return db.execute("SELECT COUNT(*) FROM submitted_assignment").fetchone()[0]
 
 
+@pytest.mark.slow
 def test_a_suite_that_errors_grades_nobody(course_tree, tmp_path, toy_release):
     course = graded_class(course_tree, tmp_path, toy_release)
     (course_tree / "assignments" / "toy" / "hidden" / "test_more.py").write_text("import no_such_helper\n")
@@ -93,6 +94,7 @@ def test_a_suite_that_errors_grades_nobody(course_tree, tmp_path, toy_release):
     assert gradebook_submissions(course) == 0
 
 
+@pytest.mark.slow
 def test_a_reference_that_fails_its_own_suite_grades_nobody(course_tree, tmp_path, toy_release):
     course = graded_class(course_tree, tmp_path, toy_release)
     reference = course_tree / "reference" / "toy.py"
@@ -102,6 +104,7 @@ def test_a_reference_that_fails_its_own_suite_grades_nobody(course_tree, tmp_pat
     assert gradebook_submissions(course) == 0
 
 
+@pytest.mark.slow
 def test_damaged_submissions_fail_alone(course_tree, tmp_path, toy_release):
     course = graded_class(course_tree, tmp_path, toy_release)
     broken = submit(course, "bea", "toy", nbformat.read(toy_release, as_version=4))

@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from autograder.cli import main
 
 from .conftest import CORRECT_TOY
+
+pytestmark = pytest.mark.slow  # real nbgrader commands and real kernels
 
 NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
 

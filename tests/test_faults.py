@@ -23,6 +23,8 @@ from autograder.selftest.host import sandbox_processes
 
 from .conftest import CORRECT_TOY, TOY_ROOT, submit
 
+pytestmark = pytest.mark.slow  # real grading runs, killed and restarted
+
 AUTOGRADER = str(Path(sys.executable).with_name("autograder"))
 STUDENTS = {
     "amy": CORRECT_TOY,

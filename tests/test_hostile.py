@@ -57,6 +57,7 @@ def test_every_category_has_real_hostile_submissions():
 # ----------------------------------------------------------------- kernel-side mechanisms
 
 
+@pytest.mark.slow
 def test_banned_operator_is_refused_however_it_is_reached():
     x = torch.randn(4, 3)
     with StudentKernel([CONV_AT_IMPORT], SELFTEST_LIMITS) as kernel:
@@ -69,6 +70,7 @@ def test_banned_operator_is_refused_however_it_is_reached():
         assert torch.equal(result["output"], x + x) and "aten::add" in result["ops"]
 
 
+@pytest.mark.slow
 def test_kernel_cannot_write_its_runtime_dir_and_exit_skips_only_its_cell():
     cells = [
         "def early(x):\n    return x\nexit()",
@@ -92,6 +94,7 @@ def test_kernel_cannot_write_its_runtime_dir_and_exit_skips_only_its_cell():
             kernel.call("early", (1,))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif("pids" not in cgroup_roots(), reason="no writable pids cgroup on this host")
 def test_one_kernels_fork_bomb_leaves_other_kernels_their_processes():
     bomb = ("import os, time\nforked = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
@@ -136,6 +139,7 @@ def security_reports() -> dict:
     return {report.category: report for report in run_security_selftest()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("category", list(CATEGORIES))
 def test_attack_category_is_contained(security_reports, category):
     report = security_reports[category]
@@ -147,6 +151,7 @@ def test_attack_category_is_contained(security_reports, category):
             assert not result.contained, f"{result.case.id} is contained now: drop its 'limit:' line"
 
 
+@pytest.mark.slow
 def test_report_shows_every_category_and_why(security_reports):
     reports = list(security_reports.values())
     console = Console(width=400, record=True, file=io.StringIO())

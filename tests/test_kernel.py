@@ -9,6 +9,8 @@ from autograder.sandbox.confine import Limits
 from autograder.sandbox.kernel import StudentKernel
 from autograder.sandbox.messages import KernelDied, StudentCodeError, StudentTimeout
 
+pytestmark = pytest.mark.slow  # every test here starts real sandboxed kernels
+
 FAST = Limits(cell_timeout_s=20, call_timeout_s=8, notebook_timeout_s=120, output_bytes=10_000,
               memory_mb=1536, processes=48, disk_mb=32)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import nbformat
+import pytest
 
 from autograder.course.samples import fill_solutions
 from autograder.gradebook.course_dir import read_csv
@@ -12,6 +13,8 @@ from autograder.grading.job import GradingRecords
 from autograder.grading.results import JobResult
 
 from .conftest import CORRECT_TOY, submit
+
+pytestmark = pytest.mark.slow  # real nbgrader and real kernels
 
 
 def test_release_has_stubs_and_no_hidden_material(toy_course):

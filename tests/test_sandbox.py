@@ -76,32 +76,38 @@ def probe_report(toy_assignment) -> dict:
     return report
 
 
+@pytest.mark.slow
 def test_kernel_runs_as_an_unprivileged_user_without_capabilities(probe_report):
     assert probe_report["uid"] == 65534
     assert probe_report["capabilities"] == ["allowed", "'0000000000000000'"]
 
 
+@pytest.mark.slow
 def test_no_network_not_even_the_hosts_loopback(probe_report):
     assert probe_report["interfaces"] == ["allowed", "['lo']"]
     assert probe_report["connect_host_loopback"][0] == "refused"
     assert probe_report["host_accepted_connections"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("probe", ["read_reference", "read_hidden_suite", "read_shadow"])
 def test_hidden_material_and_host_secrets_are_unreachable(probe_report, probe):
     assert probe_report[probe][0] == "refused"
 
 
+@pytest.mark.slow
 def test_repository_and_root_home_show_only_the_interpreter(probe_report):
     assert probe_report["list_repository"] == ["allowed", "['.venv']"]
     assert probe_report["list_root_home"][0] == "refused" or probe_report["list_root_home"][1] == "['.pyenv']"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("probe", ["write_usr", "write_venv"])
 def test_system_and_interpreter_are_read_only(probe_report, probe):
     assert probe_report[probe][0] == "refused"
 
 
+@pytest.mark.slow
 def test_home_and_tmp_are_private_scratch(probe_report):
     assert probe_report["write_home"][0] == "allowed"
     assert probe_report["write_tmp"][0] == "allowed"
@@ -109,6 +115,7 @@ def test_home_and_tmp_are_private_scratch(probe_report):
     assert not Path("/tmp/marker-ag").exists()
 
 
+@pytest.mark.slow
 def test_only_the_kernels_own_processes_are_visible(probe_report):
     assert probe_report["host_processes"][0] == "allowed"
     assert int(probe_report["host_processes"][1]) < 10

@@ -21,6 +21,7 @@ def run(toy_assignment, cells, seed=7, suite_dir=None):
         return {t.test_id: t for t in run_suite(suite_dir or toy_assignment.suite_dir, kernel, reference, seed)}
 
 
+@pytest.mark.slow
 def test_correct_student_in_another_style_gets_every_point(toy_assignment):
     results = run(toy_assignment, ["import torch\ndef double(x):\n    return torch.add(x, x)\n"
                                    "def square(x):\n    return x ** 2"])
@@ -29,6 +30,7 @@ def test_correct_student_in_another_style_gets_every_point(toy_assignment):
     assert sum(t.points for t in results.values()) == 4
 
 
+@pytest.mark.slow
 def test_subtly_wrong_student_fails_with_a_message_naming_function_and_shapes(toy_assignment):
     results = run(toy_assignment, ["import torch\ndef double(x):\n    return (x * 2).float()\n"
                                    "def square(x):\n    return x * x + 1e-3"])
@@ -39,6 +41,7 @@ def test_subtly_wrong_student_fails_with_a_message_naming_function_and_shapes(to
     assert results["test_square"].outcome == "failed"
 
 
+@pytest.mark.slow
 def test_a_raising_function_fails_only_its_own_tests(toy_assignment):
     results = run(toy_assignment, ["def double(x):\n    raise RuntimeError('not yet')\n"
                                    "def square(x):\n    return x * x"])
@@ -57,6 +60,7 @@ def test_inputs_depend_on_the_secret_seed_and_the_test_only():
     assert first.normal((3,), dtype=torch.float64).dtype == torch.float64
 
 
+@pytest.mark.slow
 def test_a_test_without_points_makes_the_suite_refuse_to_grade(toy_assignment, tmp_path):
     suite = tmp_path / "hidden"
     shutil.copytree(toy_assignment.suite_dir, suite)
@@ -65,6 +69,7 @@ def test_a_test_without_points_makes_the_suite_refuse_to_grade(toy_assignment, t
         run(toy_assignment, ["def double(x):\n    return x * 2"], suite_dir=suite)
 
 
+@pytest.mark.slow
 def test_a_suite_that_cannot_import_is_reported_with_its_file(toy_assignment, tmp_path):
     suite = tmp_path / "hidden"
     shutil.copytree(toy_assignment.suite_dir, suite)
