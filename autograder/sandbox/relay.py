@@ -13,8 +13,10 @@ all of its frames:
   when the grader has room for it (XPUB with ``XPUB_NODROP`` and high-water
   marks of one), so a kernel that floods faster than the grader reads waits,
   or loses its own messages at its own end;
-- the relay runs under an address-space limit, so a flood that outruns its
-  counting ends the relay, never the grader.
+- a single frame over the limit, or a message the relay's ZeroMQ thread cannot
+  allocate while it reads ahead (the relay runs under an address-space limit),
+  drops the connection to the kernel; the relay watches for that and stops
+  with `OVERSIZED` too. Either way the flood ends the relay, never the grader.
 
 So the grader holds at most ``grader_queue + 1`` messages of at most
 ``max_message_bytes`` per channel, whatever the kernel sends. The relay's
@@ -35,7 +37,7 @@ from pathlib import Path
 
 import zmq
 
-OVERSIZED = 3  # exit status: the kernel sent a message over the limit
+OVERSIZED = 3  # exit status: the kernel sent a message over the limit, or one the relay could not take
 ORPHANED = 4  # exit status: the grader that started the relay is gone
 # (relay's socket for the grader, relay's socket for the kernel) per channel the grader uses. The grader
 # never asks for input (allow_stdin=False) and watches the kernel's process rather than its heartbeat.
@@ -79,6 +81,7 @@ class Relay:
         self.context = zmq.Context()
         self.parent = os.getppid()
         self.routes: list[tuple[zmq.Socket, zmq.Socket]] = []
+        self.monitors: list[zmq.Socket] = []  # a kernel-side connection dropped: an oversized frame or message
         for channel, (grader_type, kernel_type) in CHANNELS.items():
             grader_side = self._socket(grader_type)
             grader_side.sndhwm = spec.queue_messages
@@ -86,6 +89,8 @@ class Relay:
             if grader_type == zmq.XPUB:
                 grader_side.setsockopt(zmq.XPUB_NODROP, 1)
                 kernel_side.setsockopt(zmq.SUBSCRIBE, b"")
+            kernel_side.setsockopt(zmq.MAXMSGSIZE, spec.max_message_bytes)
+            self.monitors.append(kernel_side.get_monitor_socket(zmq.EVENT_DISCONNECTED))
             grader_side.bind(spec.endpoint(spec.grader_prefix, channel))
             kernel_side.connect(spec.endpoint(spec.kernel_prefix, channel))
             self.routes.append((kernel_side, grader_side))
@@ -105,12 +110,16 @@ class Relay:
         """Forward until the grader is gone or the kernel oversteps; return the exit status."""
         poller = zmq.Poller()
         poller.register(self.subscriptions, zmq.POLLIN)
+        for monitor in self.monitors:
+            poller.register(monitor, zmq.POLLIN)
         while True:
             for index, (source, _) in enumerate(self.routes):
                 poller.register(source, 0 if index in self.pending else zmq.POLLIN)
             ready = dict(poller.poll(_POLL_MS))
             if os.getppid() != self.parent:
                 return ORPHANED
+            if any(monitor in ready for monitor in self.monitors):
+                return OVERSIZED  # (or the kernel died, which the grader sees for itself)
             if self.subscriptions in ready:
                 self.subscriptions.recv_multipart()
             for index, (source, _) in enumerate(self.routes):

@@ -25,6 +25,9 @@ MiB = 2**20
 MEMORY_SLACK_BYTES = 256 * MiB  # growth of the grader's RSS over a case (or over the whole run) that is harm
 DISK_SLACK_BYTES = 128 * MiB
 SETTLE_S = 15.0  # how long processes get to go away after a job
+# The most the grader's memory may rise above where it stood before a category, at any moment during it: a few
+# of the largest messages a kernel may send (see sandbox.process), as they are received, parsed and dropped.
+GRADER_PEAK_BOUND_BYTES = 512 * MiB
 _WORKER_ENV = "AUTOGRADER_SELFTEST_WORKER"  # set in the self-test's worker processes
 
 
@@ -215,3 +218,26 @@ def _rss() -> int:
     return psutil.Process().memory_info().rss
 
 
+class PeakMemory:
+    """The grader's highest RSS above a starting point, sampled in a thread every 20 ms while in use."""
+
+    def __init__(self) -> None:
+        self.base = self.peak = _rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss())
+
+    @property
+    def rise_bytes(self) -> int:
+        return max(0, self.peak - self.base)
