@@ -20,14 +20,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/autograder demo
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(VENV)/bin/ruff check autograder tests reference assignments
+
+test: lint
 	$(VENV)/bin/python -m pytest
 
 # Tests marked @pytest.mark.slow start real kernels, real nbgrader or the security self-test; the rest
 # are unit tests that mirror the modules. (pytest exits 5 when it collects nothing: there are always some.)
-test-fast: $(STAMP)
-	$(VENV)/bin/ruff check autograder tests reference assignments
+test-fast: lint
 	$(VENV)/bin/python -m pytest -m "not slow"
 
 clean:

@@ -202,7 +202,8 @@ def test_parse_sections_edge_cases():
     assert parse_sections("def f():\n    pass\n") == {}
     assert parse_sections("# %% [empty]\n") == {"empty": "\n"}
     assert parse_sections("#%% [nospace]\nx = 1\n") == {}  # the marker is exactly "# %% [id]"
-    assert parse_sections("# %% [a]\nx = 1\n# %% [a]\nx = 2\n") == {"a": "x = 2\n"}  # the last one wins
+    with pytest.raises(ValueError, match=r"section \[a\] appears twice"):
+        parse_sections("# %% [a]\nx = 1\n# %% [a]\nx = 2\n")
     assert parse_sections("    # %% [indented]\nx\n") == {}
     assert parse_sections("# %% [a]\n# %% [b]\ny\n") == {"a": "\n", "b": "y\n"}
 

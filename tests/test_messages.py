@@ -175,14 +175,6 @@ def test_huge_and_nested_junk_never_raises_and_gives_valid_outputs(msg):
     as_notebook_output(kind, content)
 
 
-# Known defect of messages.well_formed: it keeps structured values for any mime type ending in "json", and
-# any int execution_count, where nbformat allows them only under ^application/(.*\+)?json$ and from 0.
-# strict: once fixed, these pass and the marks must go.
-NBFORMAT_DEFECT = pytest.mark.xfail(strict=True, raises=nbformat.ValidationError,
-                                    reason="well_formed keeps content nbformat's schema refuses (reported)")
-
-
-@NBFORMAT_DEFECT
 @pytest.mark.parametrize("mime", ["text/json", "x-json"])
 def test_structured_data_under_a_mime_type_nbformat_wants_as_text(mime):
     kind, content = well_formed(message("display_data", {"data": {mime: {"a": [1]}}}), MSG_ID)
@@ -190,7 +182,6 @@ def test_structured_data_under_a_mime_type_nbformat_wants_as_text(mime):
     as_notebook_output(kind, content)
 
 
-@NBFORMAT_DEFECT
 def test_a_negative_execution_count_is_dropped():
     kind, content = well_formed(message("execute_result", {"data": {"text/plain": "4"}, "execution_count": -5}),
                                 MSG_ID)

@@ -217,3 +217,21 @@ def test_record_files_are_json_a_reader_can_parse(tmp_path):
     path = Path(tmp_path / "toy.json")
     record().save(path)
     assert json.loads(path.read_text())["student"] == "amy"
+
+
+def test_a_test_feeding_a_cell_the_notebook_lacks_earns_nothing():
+    result = record(cell_max_points={"test_double": 3.0})
+    assert set(result.cell_scores()) == {"test_double"}
+    assert result.score <= result.max_score == 3.0
+
+
+def test_damaged_or_newer_records_are_reported_and_graded_again(tmp_path):
+    path = tmp_path / "toy.json"
+    data = json.loads(record().to_json())
+    with pytest.raises(ValueError, match="newer than this autograder"):
+        JobResult.from_json(json.dumps({**data, "format": 99}))
+    with pytest.raises(ValueError, match="unknown field"):
+        JobResult.from_json(json.dumps({**data, "surprise": 1}))
+    for damaged in ("[1, 2]", '{"student": "amy"}', json.dumps({**data, "surprise": 1})):
+        path.write_text(damaged)
+        assert JobResult.load(path) is None

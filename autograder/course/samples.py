@@ -24,7 +24,12 @@ _SECTION = re.compile(r"^# %% \[([A-Za-z0-9_\-]+)\][ \t]*$", re.MULTILINE)
 def parse_sections(text: str) -> dict[str, str]:
     """grade_id -> cell source of a sample file."""
     parts = _SECTION.split(text)
-    return {grade_id: body.strip("\n") + "\n" for grade_id, body in zip(parts[1::2], parts[2::2], strict=True)}
+    sections: dict[str, str] = {}
+    for grade_id, body in zip(parts[1::2], parts[2::2], strict=True):
+        if grade_id in sections:
+            raise ValueError(f"section [{grade_id}] appears twice: one solution cell, one section")
+        sections[grade_id] = body.strip("\n") + "\n"
+    return sections
 
 
 def fill_solutions(release_notebook: Path, sections: dict[str, str]) -> nbformat.NotebookNode:

@@ -8,13 +8,15 @@ the reports. Scores are computed from the tests, never stored twice.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
 RESULT_FORMAT = 1
+log = logging.getLogger(__name__)
 
 
 class JobStatus(StrEnum):
@@ -93,11 +95,16 @@ class JobResult:
         return self.submission_sha256, self.suite_version
 
     def cell_scores(self) -> dict[str, float]:
-        """Points per grade cell, capped at the cell's points in the notebook."""
+        """Points per grade cell of the notebook, capped at the cell's points.
+
+        A test feeding a cell the notebook does not have earns nothing: nbgrader
+        could not record it, and `autograder check` reports the mismatch.
+        """
         scores = dict.fromkeys(self.cell_max_points, 0.0)
         for test in self.tests:
-            scores[test.cell] = scores.get(test.cell, 0.0) + test.points
-        return {cell: min(score, self.cell_max_points.get(cell, score)) for cell, score in scores.items()}
+            if test.cell in scores:
+                scores[test.cell] += test.points
+        return {cell: min(score, self.cell_max_points[cell]) for cell, score in scores.items()}
 
     @property
     def score(self) -> float:
@@ -115,7 +122,16 @@ class JobResult:
 
     @classmethod
     def from_json(cls, text: str) -> JobResult:
+        """Read a record; a damaged one, or one in a newer format, raises `ValueError` saying which."""
         data = json.loads(text)
+        if type(data) is not dict:
+            raise ValueError("not a grading record")
+        if data.get("format", RESULT_FORMAT) > RESULT_FORMAT:
+            raise ValueError(f"record format {data['format']} is newer than this autograder's ({RESULT_FORMAT}): "
+                             "upgrade autograder to read it")
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)} in a format {RESULT_FORMAT} record")
         data["cells"] = [CellRecord(**c) for c in data.get("cells", [])]
         data["tests"] = [TestResult(**t) for t in data.get("tests", [])]
         data["status"] = JobStatus(data.get("status", JobStatus.GRADED))
@@ -137,7 +153,11 @@ class JobResult:
 
     @classmethod
     def load(cls, path: Path) -> JobResult | None:
+        """The record at ``path``; None when there is none, or it is damaged (the job then runs again)."""
         try:
             return cls.from_json(path.read_text())
         except FileNotFoundError:
+            return None
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("%s: damaged grading record, the job will run again (%s)", path, exc)
             return None

@@ -17,6 +17,8 @@ from . import wire
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_ERROR_CHARS = 10_000
+# Output data nbformat keeps as JSON; any other MIME type's data must be text.
+_JSON_MIME = re.compile(r"^application/(.*\+)?json$")
 
 
 def strip_ansi(text: str) -> str:
@@ -143,12 +145,12 @@ def well_formed(msg: Any, msg_id: str) -> tuple[str, dict] | None:
             data = content.get("data")
             if type(data) is not dict:
                 return None
-            plain = {str(mime): value if str(mime).endswith("json") and type(value) in (dict, list) else str(value)
+            plain = {str(mime): value if _JSON_MIME.match(str(mime)) and type(value) in (dict, list) else str(value)
                      for mime, value in data.items()}
             metadata = content.get("metadata")
             count = content.get("execution_count")
             return kind, {"data": plain, "metadata": metadata if type(metadata) is dict else {},
-                          "execution_count": count if type(count) is int else None}
+                          "execution_count": count if type(count) is int and count >= 0 else None}
         if kind == "error":
             traceback = content.get("traceback")
             return kind, {"ename": str(content.get("ename", "Error")), "evalue": str(content.get("evalue", "")),
