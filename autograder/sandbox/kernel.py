@@ -177,6 +177,9 @@ class StudentKernel:
             raise StudentCodeError(f"{name} could not be called: {self._unusable}")
         request = wire.encode({"name": name, "args": tuple(args), "kwargs": kwargs or {}, "wrt": list(wrt),
                                "grad_output": grad_output, "record_ops": bool(banned_ops)})
+        # The call's time limit covers reading its result back too: a result built to be slow to decode
+        # must not hold the grader past it.
+        deadline = time.monotonic() + self.limits.call_timeout_s
         result = self._execute(f"__autograder__({request!r})", self.limits.call_timeout_s, what=f"call {name}",
                                expect_payload=True)
         if result.status == "ok":
@@ -189,7 +192,12 @@ class StudentKernel:
                                        f"{MAX_MESSAGE_BYTES // 2**20} MiB is dropped; or did your code replace "
                                        "IPython's display machinery?)")
             try:
-                decoded = wire.decode(payloads[0])
+                decoded = wire.decode(payloads[0], deadline=deadline)
+            except wire.WireTimeout:
+                self.events.append(f"call {name}: its result was not read back within the time limit")
+                raise StudentTimeout(f"{name} returned a result that took too long to read back: running the call "
+                                     f"and reading its result took over the {self.limits.call_timeout_s:g} s "
+                                     "limit (a result far too large, or built to be slow to read)") from None
             except wire.WireError as exc:
                 raise StudentCodeError(f"{name} returned a value the grader cannot accept: {exc}") from None
             if type(decoded) is not dict or "output" not in decoded or (

@@ -13,9 +13,14 @@ its source into the student's kernel so both sides share one codec.
 from __future__ import annotations
 
 import base64
+import binascii
+import collections
+import gc
 import json
 import math
+import secrets
 import sys
+import time
 from typing import Any
 
 import numpy
@@ -30,27 +35,32 @@ MAX_ITEMS = 100_000
 # Brackets, braces and commas bound how many objects ``json.loads`` builds before the decoder
 # counts items; a 64 MiB payload of ``[{},{},...]`` would otherwise cost the grader gigabytes.
 MAX_STRUCTURE_CHARS = 20 * MAX_ITEMS
+# Keys of one dict that may share a hash: legitimate ones (str, small ints, class indices, tuples) all but
+# never do; keys built to collide (multiples of 2**61 - 1, ...) would cost the grader quadratic time.
+MAX_SAME_HASH = 8
+# Mean steps over occupied slots that inserting a dict's keys may cost (see `_dict_probes`): random keys take
+# about 1.5, keys in steps of 1/1024 or 2**40 about 25, keys built to chain thousands.
+MAX_PROBES_PER_KEY = 32
+MAX_NUMBER_CHARS = 32  # longest number literal: ``encode`` writes 20 characters at most for an int, 24 for a float
 
-_TORCH_DTYPES = {
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "float32": torch.float32,
-    "float64": torch.float64,
-    "int8": torch.int8,
-    "int16": torch.int16,
-    "int32": torch.int32,
-    "int64": torch.int64,
-    "uint8": torch.uint8,
-    "bool": torch.bool,
-    "complex64": torch.complex64,
-    "complex128": torch.complex128,
-}
+_TORCH_DTYPES = {name: getattr(torch, name) for name in (
+    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "complex64",
+    "complex128")}
 _DTYPE_NAMES = {v: k for k, v in _TORCH_DTYPES.items()}
-_NUMPY_DTYPES = {k for k in _TORCH_DTYPES if k != "bfloat16"}
+_ITEMSIZES = {k: torch.empty((), dtype=v).element_size() for k, v in _TORCH_DTYPES.items()}
+_HASH_MODULUS = sys.hash_info.modulus
+_HASH_SALT = secrets.randbelow(_HASH_MODULUS - 2) + 2  # hashes times this, modulo the above: a secret order
+_PROBE_CHECK_KEYS = 512  # dicts with more keys than this have their table simulated (`_dict_probes`)
+_CHECK_EVERY = 1024  # items decoded between two looks at the clock
+_LARGE_DATA_CHARS = 1 << 20  # tensor data this long is timed on its own
 
 
 class WireError(ValueError):
     """The payload is not valid plain data in the wire format."""
+
+
+class WireTimeout(WireError):
+    """Decoding ran past the deadline its caller gave."""
 
 
 # ----------------------------------------------------------------- encoding
@@ -109,12 +119,13 @@ def _encode_tensor(tensor: torch.Tensor) -> dict:
 # ----------------------------------------------------------------- decoding
 
 
-def decode(payload: str | bytes, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Any:
+def decode(payload: str | bytes, *, max_bytes: int = MAX_PAYLOAD_BYTES, deadline: float | None = None) -> Any:
     """Decode a payload produced by `encode`, rejecting anything else.
 
     Whatever the payload holds, the only exception that leaves is `WireError`:
     a hostile kernel must not be able to break the test that called it in
-    some other way.
+    some other way. It costs time linear in the payload's size, whatever that
+    holds; past ``deadline`` (a `time.monotonic` value) it stops with `WireTimeout`.
     """
     if type(payload) not in (str, bytes):
         raise WireError(f"payload must be text, not {type(payload).__name__}")
@@ -123,33 +134,64 @@ def decode(payload: str | bytes, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Any:
     marks = (b"[", b"{", b",") if type(payload) is bytes else ("[", "{", ",")
     if sum(payload.count(mark) for mark in marks) > MAX_STRUCTURE_CHARS:  # type: ignore[arg-type]
         raise WireError(f"payload holds more than {MAX_ITEMS} items")
+    collecting = gc.isenabled()  # the collector would walk the growing tree again and again; it has no cycles
+    gc.disable()
     try:
-        tree = json.loads(payload, parse_constant=_reject_constant)
+        try:
+            tree = json.loads(payload, parse_constant=_reject_constant, parse_int=_parse_number,
+                              parse_float=_parse_float)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8
+            if isinstance(exc, WireError):
+                raise
+            raise WireError(f"payload is not valid JSON: {str(exc)[:200]}") from None
+        decoder = _Decoder(deadline)
+        decoder.check_deadline()
+        return decoder.decode(tree, 0)
     except WireError:
         raise
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, over-long integers, bad UTF-8
-        raise WireError(f"payload is not valid JSON: {str(exc)[:200]}") from None
-    try:
-        return _Decoder().decode(tree, 0)
-    except WireError:
-        raise
-    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
-        # e.g. invalid base64, an unhashable dict key, a shape too large to allocate.
+    except (ValueError, TypeError, OverflowError, RuntimeError, MemoryError) as exc:
+        # e.g. invalid base64, an unhashable dict key, a device torch does not know (RecursionError included).
         raise WireError(f"malformed value in payload ({type(exc).__name__}: {str(exc)[:200]})") from None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _reject_constant(name: str) -> Any:
     raise WireError(f"bare {name} is not allowed in the wire format")
 
 
+def _parse_number(text: str, kind: type = int) -> Any:
+    # int() of a long decimal string costs time quadratic in its length; `encode` writes 24 characters at most.
+    if len(text) > MAX_NUMBER_CHARS:
+        raise WireError(f"a number of {len(text)} characters in payload (the format has {MAX_NUMBER_CHARS} at most)")
+    return kind(text)
+
+
+def _parse_float(text: str) -> float:
+    value = _parse_number(text, float)
+    if not math.isfinite(value):  # 1e999999: `encode` sends infinities as {"__float__": "inf"}
+        raise WireError(f"number {text} is out of range")
+    return value
+
+
 class _Decoder:
-    def __init__(self) -> None:
+    def __init__(self, deadline: float | None = None) -> None:
         self.items = 0
+        self.deadline = deadline
+        self.next_check = min(_CHECK_EVERY, MAX_ITEMS + 1)
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise WireTimeout(f"reading the result took longer than the call's time limit ({self.items} items read)")
 
     def decode(self, node: Any, depth: int) -> Any:
         self.items += 1
-        if self.items > MAX_ITEMS:
-            raise WireError(f"payload holds more than {MAX_ITEMS} items")
+        if self.items >= self.next_check:  # every _CHECK_EVERY items, and at the item over MAX_ITEMS
+            self.next_check = min(self.next_check + _CHECK_EVERY, MAX_ITEMS + 1)
+            if self.items > MAX_ITEMS:
+                raise WireError(f"payload holds more than {MAX_ITEMS} items")
+            self.check_deadline()
         if depth > MAX_DEPTH:
             raise WireError(f"payload is nested deeper than {MAX_DEPTH} levels")
         kind = type(node)
@@ -169,24 +211,122 @@ class _Decoder:
                 return float(body)
             except ValueError:
                 raise WireError(f"malformed number {body!r} in payload") from None
-        if tag == "__tensor__":
-            return _decode_tensor(body)
-        if tag == "__ndarray__":
-            return _decode_tensor(body, numpy_array=True)
-        if tag == "__module__" and type(body) is dict:
-            return ModuleState(str(body.get("type", "?")), self.decode(body.get("state_dict"), depth + 1))
+        if tag in ("__tensor__", "__ndarray__"):
+            return self._decode_tensor(body, numpy_array=tag == "__ndarray__")
+        if tag == "__module__" and type(body) is dict and type(body.get("type", "?")) is str:
+            return ModuleState(body.get("type", "?"), self.decode(body.get("state_dict"), depth + 1))
         raise WireError(f"unknown tag {tag!r} in payload")
 
     def _decode_dict(self, pairs: list, depth: int) -> dict:
-        result = {}
+        keys, values = [], []
         for pair in pairs:
             if type(pair) is not list or len(pair) != 2:
                 raise WireError("malformed dict entry in payload")
-            key = self.decode(pair[0], depth + 1)
-            if type(key) not in (str, int, float, bool, tuple) and key is not None:
+            keys.append(self.decode(pair[0], depth + 1))
+            if type(keys[-1]) not in (str, int, float, bool, tuple) and keys[-1] is not None:
                 raise WireError("dict keys must be plain scalars")
-            result[key] = self.decode(pair[1], depth + 1)
-        return result
+            values.append(self.decode(pair[1], depth + 1))
+        if len(keys) > MAX_SAME_HASH:
+            hashes, first_general = _distinct_key_hashes(keys)
+            if len(hashes) > _PROBE_CHECK_KEYS:
+                self.check_deadline()
+                if _dict_probes(hashes, first_general, MAX_PROBES_PER_KEY * len(hashes)) is None:
+                    raise WireError(f"the keys of a dict in payload fall into long chains of its table (over "
+                                    f"{MAX_PROBES_PER_KEY} steps a key): keys built to collide make a dict slow "
+                                    "to build")
+                self.check_deadline()
+        return dict(zip(keys, values, strict=True))  # key by key, as `_dict_probes` counted
+
+    def _decode_tensor(self, body: Any, numpy_array: bool) -> Any:
+        if type(body) is not dict:
+            raise WireError("malformed tensor in payload")
+        name, shape, data = body.get("dtype"), body.get("shape"), body.get("data")
+        if type(name) is not str or name not in _TORCH_DTYPES or (numpy_array and name == "bfloat16"):
+            raise WireError(f"unsupported dtype {str(name)[:50]!r}")
+        if type(shape) is not list or len(shape) > 16:
+            raise WireError("malformed tensor shape")
+        nbytes = extent = _ITEMSIZES[name]
+        for size in shape:
+            if type(size) is not int or size < 0:
+                raise WireError("malformed tensor shape")
+            nbytes, extent = nbytes * size, extent * (size or 1)
+        if extent > 2**62:  # an empty tensor, whose other sizes no array could span
+            raise WireError(f"tensor shape {shape} is too large")
+        if type(data) is not str:
+            raise WireError("malformed tensor data")
+        if large := len(data) > _LARGE_DATA_CHARS:
+            self.check_deadline()
+        raw = binascii.a2b_base64(data, strict_mode=True)  # ValueError on anything but ASCII base64
+        if len(raw) != nbytes:
+            raise WireError(f"tensor data has {len(raw)} bytes, expected {nbytes} for {name}{shape}")
+        if large:
+            self.check_deadline()
+        # numpy's calls cost a fraction of torch's, which tells in a payload of many small tensors.
+        array = numpy.frombuffer(raw, dtype="int16" if name == "bfloat16" else name).reshape(shape).copy()
+        if numpy_array:
+            return array
+        tensor = torch.from_numpy(array) if name != "bfloat16" else torch.from_numpy(array).view(torch.bfloat16)
+        device = body.get("device", "cpu")
+        if type(device) is str and device.startswith("cuda") and torch.cuda.is_available():
+            tensor = tensor.to(device)
+        return tensor
+
+
+def _distinct_key_hashes(keys: list) -> tuple[list[int], int]:
+    """The hashes of the distinct ``keys`` (1, 1.0 and True are one) and the index among them of the first not a
+    str (-1 if none); `WireError` where over MAX_SAME_HASH keys share a hash: keys of one hash fall into one chain
+    of a dict, each compared with those before it (20 000 cost minutes). They are counted salted (times a secret,
+    modulo the int hash's modulus), so that no one can choose keys whose count chains (see `_dict_probes`).
+    """
+    hashes = [hash(key) for key in keys]
+    groups = [key_hash * _HASH_SALT % _HASH_MODULUS for key_hash in hashes]
+    counts = collections.Counter(groups)
+    distinct = range(len(keys))
+    if len(counts) < len(keys):
+        if max(counts.values()) > MAX_SAME_HASH:
+            raise WireError(f"more than {MAX_SAME_HASH} keys of a dict in payload share one hash value (keys "
+                            "built to collide make a dict slow to build)")
+        members: dict[int, list[int]] = {}
+        for index, group in enumerate(groups):
+            if counts[group] > 1:
+                members.setdefault(group, []).append(index)
+        repeated = {b for indices in members.values() for n, b in enumerate(indices)
+                    if any(keys[a] == keys[b] for a in indices[:n])}
+        distinct = [index for index in distinct if index not in repeated]  # type: ignore[assignment]
+        hashes = [hashes[index] for index in distinct]
+    return hashes, next((n for n, index in enumerate(distinct) if type(keys[index]) is not str), -1)
+
+
+def _dict_probes(hashes: list[int], first_general: int, budget: int) -> int | None:
+    """The occupied slots CPython 3.11 steps over to insert keys of ``hashes`` into a new dict in order; None past
+    ``budget``. Distinct hashes chain too: an int hashes to itself, and once probing has used a hash up, its key
+    steps ``i -> 5i + 1`` like all others, so small ints chosen to meet on one run of slots and end it make each
+    key step over all before it. As ``insertdict``: 8 slots, grown to the power of two over 3x the keys when 2/3
+    are used or at the first key not a str; ``i = (5i + perturb + 1) & mask``, ``perturb >>= 5`` from the hash.
+    """
+    size, usable, probes = 8, 5, 0
+    table = bytearray(size)
+    for count, key_hash in enumerate(hashes):
+        placing = [key_hash]
+        if usable <= 0 or count == first_general > 0:
+            size = 8
+            while size < 3 * count:
+                size *= 2
+            usable, table, placing = 2 * size // 3 - count, bytearray(size), hashes[:count + 1]
+        mask = size - 1
+        for placed in placing:
+            i = placed & mask
+            if table[i]:
+                perturb = placed & 0xFFFF_FFFF_FFFF_FFFF  # the hash as a C size_t
+                while table[i]:
+                    probes += 1
+                    perturb >>= 5
+                    i = (5 * i + perturb + 1) & mask
+                if probes > budget:
+                    return None
+            table[i] = 1
+        usable -= 1
+    return probes
 
 
 class ModuleState(dict):
@@ -197,32 +337,6 @@ class ModuleState(dict):
             raise WireError("module state_dict must be a dict")
         super().__init__(state_dict)
         self.type_name = type_name
-
-
-def _decode_tensor(body: Any, numpy_array: bool = False) -> Any:
-    if type(body) is not dict:
-        raise WireError("malformed tensor in payload")
-    dtype_name, shape, data = body.get("dtype"), body.get("shape"), body.get("data")
-    if dtype_name not in _TORCH_DTYPES or (numpy_array and dtype_name not in _NUMPY_DTYPES):
-        raise WireError(f"unsupported dtype {dtype_name!r}")
-    if type(shape) is not list or not all(type(d) is int and 0 <= d for d in shape) or len(shape) > 16:
-        raise WireError("malformed tensor shape")
-    if type(data) is not str:
-        raise WireError("malformed tensor data")
-    dtype = _TORCH_DTYPES[dtype_name]
-    raw = base64.b64decode(data.encode("ascii"), validate=True)
-    numel = math.prod(shape)
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    if len(raw) != numel * itemsize:
-        raise WireError(f"tensor data has {len(raw)} bytes, expected {numel * itemsize} for {dtype_name}{shape}")
-    flat = torch.frombuffer(bytearray(raw), dtype=dtype) if raw else torch.empty(0, dtype=dtype)
-    tensor = flat.reshape(shape).clone()
-    if numpy_array:
-        return tensor.numpy()
-    device = body.get("device", "cpu")
-    if type(device) is str and device.startswith("cuda") and torch.cuda.is_available():
-        tensor = tensor.to(device)
-    return tensor
 
 
 # ----------------------------------------------------------------- calling
