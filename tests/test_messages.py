@@ -10,7 +10,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.sandbox import wire
 from autograder.sandbox.messages import (
-    MAX_ERROR_CHARS,
+    DEFAULT_CAPS,
     Execution,
     OutputCollector,
     StudentCodeError,
@@ -263,11 +263,11 @@ def test_an_error_is_kept_and_clipped_even_past_the_budget():
     collector.take(error(frames, evalue="v" * 50_000))
     result = collector.result
     assert result.status == "error"
-    assert "the real reason" in result.error and len(result.error) <= MAX_ERROR_CHARS + 100
+    assert "the real reason" in result.error and len(result.error) <= DEFAULT_CAPS.error_chars + 100
     (shown,) = [o for o in result.outputs if o["output_type"] == "error"]
     assert shown["traceback"][-1] == "ValueError: the real reason"  # the end of the traceback is kept
     assert "earlier traceback entries cut" in shown["traceback"][0]
-    assert sum(map(len, shown["traceback"])) <= MAX_ERROR_CHARS + 200
+    assert sum(map(len, shown["traceback"])) <= DEFAULT_CAPS.error_chars + 200
     assert len(shown["evalue"]) <= 2100
     assert sum(1 for o in result.outputs if "output truncated" in o.get("text", "")) == 1
     assert collector.take(idle()) is True
@@ -339,7 +339,7 @@ def test_student_traceback_without_frames_names_the_error():
 def test_student_traceback_is_clipped_keeping_its_end():
     error = {"traceback": ["start"] + [f"frame {i} " + "x" * 1000 for i in range(100)] + ["TheError: at the end"]}
     text = student_traceback(error)
-    assert len(text) <= MAX_ERROR_CHARS + 100
+    assert len(text) <= DEFAULT_CAPS.error_chars + 100
     assert text.startswith("start") and text.endswith("TheError: at the end") and "characters cut" in text
 
 

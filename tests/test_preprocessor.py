@@ -13,6 +13,7 @@ from autograder.gradebook.config import AUTOGRADE_PIPELINE, configure
 from autograder.gradebook.preprocessor import SandboxedGrading, cell_feedback, summary_markdown, write_feedback
 from autograder.grading.results import CellRecord, JobResult
 from autograder.grading.results import TestResult as HiddenTest  # (not a pytest class)
+from autograder.sandbox.messages import DEFAULT_CAPS
 
 
 def nbgrader_meta(grade_id: str, *, grade: bool, solution: bool, points: float | None = None) -> dict:
@@ -211,3 +212,15 @@ def test_configure_reaches_the_preprocessor_through_traitlets():
     assert step.course_root == "/srv/course"
     assert step.require_isolation is False and step.force is False
     assert SandboxedGrading().require_isolation is True  # isolation is required unless a course opts out
+
+
+def test_caps_are_documented_traitlets_a_course_config_sets():
+    config = Config()
+    config.SandboxedGrading.max_result_bytes = 200 * 2**20
+    config.SandboxedGrading.max_feedback_chars = 800
+    caps = SandboxedGrading(config=config).caps
+    assert (caps.result_bytes, caps.feedback_chars, caps.error_chars) == (200 * 2**20, 800, DEFAULT_CAPS.error_chars)
+    assert caps.message_bytes == 250 * 2**20
+    for name in ("max_result_bytes", "max_error_chars", "max_feedback_chars"):
+        trait = SandboxedGrading.class_traits()[name]
+        assert trait.metadata.get("config") and len(trait.help) > 40, name

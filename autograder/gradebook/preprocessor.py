@@ -18,13 +18,13 @@ from nbformat import NotebookNode, from_dict
 from nbformat.v4 import new_markdown_cell
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from ..course.assignment import Assignment
 from ..grading.job import GradingRecords, grade
 from ..grading.results import JobResult
 from ..sandbox.confine import SandboxUnavailable
-from ..sandbox.messages import student_traceback
+from ..sandbox.messages import DEFAULT_CAPS, Caps, student_traceback
 
 
 class SandboxedGrading(NbGraderPreprocessor):
@@ -53,6 +53,27 @@ class SandboxedGrading(NbGraderPreprocessor):
         help="Grade again even when a record exists for this exact submission and suite version.",
     ).tag(config=True)
 
+    max_result_bytes = Integer(
+        DEFAULT_CAPS.result_bytes,
+        help="Largest result one call of a student function may send back (in the wire format, bytes). A kernel "
+             "sending a bigger message is stopped; raise it for assignments that return large models.",
+    ).tag(config=True)
+
+    max_error_chars = Integer(
+        DEFAULT_CAPS.error_chars,
+        help="Characters of a traceback from the student's code kept in the record and the feedback.",
+    ).tag(config=True)
+
+    max_feedback_chars = Integer(
+        DEFAULT_CAPS.feedback_chars,
+        help="Characters of one hidden test's failure message kept in the record and the feedback.",
+    ).tag(config=True)
+
+    @property
+    def caps(self) -> Caps:
+        return Caps(result_bytes=self.max_result_bytes, error_chars=self.max_error_chars,
+                    feedback_chars=self.max_feedback_chars)
+
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         info = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
@@ -61,7 +82,8 @@ class SandboxedGrading(NbGraderPreprocessor):
         assignment = Assignment(info["assignment"], course_root)
         try:
             result = grade(nb, assignment, student=info["student"], notebook_name=info["notebook"],
-                           records=records, force=self.force, require_isolation=self.require_isolation)
+                           records=records, force=self.force, require_isolation=self.require_isolation,
+                           caps=self.caps)
         except SandboxUnavailable as exc:
             self.log.error("%s", exc)
             raise

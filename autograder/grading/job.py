@@ -23,6 +23,7 @@ import nbformat
 
 from ..course.assignment import Assignment, autograded_cells
 from ..sandbox.kernel import StudentKernel
+from ..sandbox.messages import DEFAULT_CAPS, Caps
 from .results import CellRecord, JobResult
 from .suite import load_reference, run_suite
 
@@ -69,7 +70,7 @@ def job_seed(secret: bytes, assignment: str, student: str, sha: str) -> int:
 
 def grade(notebook: nbformat.NotebookNode, assignment: Assignment, *, student: str, notebook_name: str,
           records: GradingRecords, force: bool = False, seed: int | None = None,
-          require_isolation: bool = True) -> JobResult:
+          require_isolation: bool = True, caps: Caps = DEFAULT_CAPS) -> JobResult:
     """Grade one notebook (or reuse its record); raise `SuiteError` rather than grade against a broken suite."""
     sha = submission_hash(notebook)
     suite_version = assignment.suite_version()
@@ -88,7 +89,7 @@ def grade(notebook: nbformat.NotebookNode, assignment: Assignment, *, student: s
     sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     reference = load_reference(assignment.reference_path)
     with StudentKernel(sources, assignment.limits(), data_dir=assignment.data_dir,
-                       require_isolation=require_isolation) as kernel:
+                       require_isolation=require_isolation, caps=caps) as kernel:
         executions = kernel.run_notebook()
         result.protections = [f"{p.name}: {p.detail}" for p in kernel.protections if p.active]
         result.cells = [CellRecord(i, e.status, round(e.duration_s, 3), e.error[-2000:], e.outputs)

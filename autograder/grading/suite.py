@@ -35,8 +35,6 @@ from ..sandbox import wire
 from ..sandbox.kernel import StudentCodeError, StudentKernel
 from .results import TestResult
 
-MAX_MESSAGE_CHARS = 4000
-
 
 def points(value: float) -> pytest.MarkDecorator:
     """Mark a hidden test as worth ``value`` points."""
@@ -128,6 +126,7 @@ class SuitePlugin:
         self.kernel = kernel
         self.reference = reference
         self.seed = seed
+        self.message_chars = kernel.caps.feedback_chars
         self.results: list[TestResult] = []
         self.problems: list[str] = []
 
@@ -183,7 +182,7 @@ class SuitePlugin:
             max_points=worth,
             points=worth if outcome == "passed" else 0.0,
             outcome=outcome,
-            message=message[:MAX_MESSAGE_CHARS],
+            message=message[:self.message_chars],
             duration_s=round(report.duration, 3),
             student_error=isinstance(call.excinfo.value, StudentCodeError) if call.excinfo else False,
         )
@@ -212,7 +211,7 @@ def run_suite(suite_dir: Path, kernel: StudentKernel, reference: ModuleType, see
         )
     if plugin.problems or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
                                    pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.INTERRUPTED):
-        problems = "\n".join(plugin.problems) or pytest_output.getvalue()[-MAX_MESSAGE_CHARS:]
+        problems = "\n".join(plugin.problems) or pytest_output.getvalue()[-plugin.message_chars:]
         raise SuiteError(f"hidden suite {suite_dir} is broken (pytest exit {int(code)}):\n{problems}")
     return plugin.results
 

@@ -25,6 +25,8 @@ from typing import Any
 from . import wire
 from .confine import Limits, Protection
 from .messages import (
+    DEFAULT_CAPS,
+    Caps,
     Execution,
     KernelDied,
     OutputCollector,
@@ -32,7 +34,7 @@ from .messages import (
     StudentTimeout,
     check_ops,
 )
-from .process import MAX_MESSAGE_BYTES, WORKDIR_PREFIX, KernelProcess
+from .process import WORKDIR_PREFIX, KernelProcess
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +65,11 @@ class StudentKernel:
     """One submission's code, alive in a sandboxed kernel, callable from the grader."""
 
     def __init__(self, sources: list[str], limits: Limits, *, data_dir: Path | None = None,
-                 files: dict[str, Path] | None = None, require_isolation: bool = True) -> None:
+                 files: dict[str, Path] | None = None, require_isolation: bool = True,
+                 caps: Caps = DEFAULT_CAPS) -> None:
         self.sources = sources
         self.limits = limits
+        self.caps = caps
         self.data_dir = data_dir
         self.files = files or {}
         self.require_isolation = require_isolation
@@ -121,7 +125,7 @@ class StudentKernel:
     def _start(self) -> None:
         self._stop()
         process = KernelProcess(self._workdir, self.limits, data_dir=self.data_dir, files=self.files,
-                                require_isolation=self.require_isolation)
+                                require_isolation=self.require_isolation, max_message_bytes=self.caps.message_bytes)
         self.protections = process.protections
         self._process = process
         process.start()
@@ -189,10 +193,10 @@ class StudentKernel:
                                        "one was expected (output that imitates the grader's result is refused)")
             if len(payloads) != 1:
                 raise StudentCodeError(f"{name}: no result came back from your kernel (a result over "
-                                       f"{MAX_MESSAGE_BYTES // 2**20} MiB is dropped; or did your code replace "
+                                       f"{self.caps.message_bytes // 2**20} MiB is dropped; or did your code replace "
                                        "IPython's display machinery?)")
             try:
-                decoded = wire.decode(payloads[0], deadline=deadline)
+                decoded = wire.decode(payloads[0], max_bytes=self.caps.result_bytes, deadline=deadline)
             except wire.WireTimeout:
                 self.events.append(f"call {name}: its result was not read back within the time limit")
                 raise StudentTimeout(f"{name} returned a result that took too long to read back: running the call "
@@ -232,7 +236,8 @@ class StudentKernel:
         deadline = start + timeout
         msg_id = process.client.execute(code, silent=False, store_history=False, allow_stdin=False,
                                         stop_on_error=False)
-        outputs = OutputCollector(msg_id, self.limits.output_bytes, expect_payload=expect_payload)
+        outputs = OutputCollector(msg_id, self.limits.output_bytes, expect_payload=expect_payload,
+                                  error_chars=self.caps.error_chars)
         stopped = ""
         last_memory_check = 0.0
         while not stopped:
@@ -253,7 +258,7 @@ class StudentKernel:
                 break
             if process.relay_failure() is not None:
                 stopped = process.death_reason() if process.dies_within(1.0) else self._stop_kernel(
-                    f"your kernel sent a message over the {MAX_MESSAGE_BYTES // 2**20} MiB limit (all its parts "
+                    f"your kernel sent a message over the {self.caps.message_bytes // 2**20} MiB limit (all its parts "
                     "together), so the grader stopped it")
                 break
             try:

@@ -16,16 +16,37 @@ from typing import Any
 from . import wire
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-MAX_ERROR_CHARS = 10_000
 # Output data nbformat keeps as JSON; any other MIME type's data must be text.
 _JSON_MIME = re.compile(r"^application/(.*\+)?json$")
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How much the grader keeps of what a kernel sends back, and of what it writes into feedback.
+
+    One course sets them in its ``nbgrader_config.py`` as traitlets of
+    `SandboxedGrading` (``c.SandboxedGrading.max_result_bytes = ...``); these
+    are the defaults, declared once.
+    """
+
+    result_bytes: int = wire.MAX_PAYLOAD_BYTES  # one call's result, in the wire format
+    error_chars: int = 10_000  # a traceback from the student's code
+    feedback_chars: int = 4_000  # one hidden test's message in the feedback
+
+    @property
+    def message_bytes(self) -> int:
+        """The largest message the grader takes from a kernel, all frames together: a full result and its escaping."""
+        return self.result_bytes + self.result_bytes // 4
+
+
+DEFAULT_CAPS = Caps()
 
 
 def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
-def student_traceback(error: dict) -> str:
+def student_traceback(error: dict, limit: int = DEFAULT_CAPS.error_chars) -> str:
     """The traceback of an error message without the grader's own frames.
 
     The frame of the agent call holds the hidden inputs, so it must never reach
@@ -33,7 +54,7 @@ def student_traceback(error: dict) -> str:
     """
     frames = [strip_ansi(str(frame)) for frame in error.get("traceback", [])]
     kept = [frame for frame in frames if "__autograder" not in frame and "autograder_wire" not in frame]
-    return clip("\n".join(kept) or f"{error.get('ename', 'Error')}: {error.get('evalue', '')}", MAX_ERROR_CHARS)
+    return clip("\n".join(kept) or f"{error.get('ename', 'Error')}: {error.get('evalue', '')}", limit)
 
 
 def clip(text: str, limit: int) -> str:
@@ -181,8 +202,10 @@ class OutputCollector:
     as output like any other, and is counted in ``result.payload_count``.
     """
 
-    def __init__(self, msg_id: str, output_bytes: int, *, expect_payload: bool = False) -> None:
+    def __init__(self, msg_id: str, output_bytes: int, *, expect_payload: bool = False,
+                 error_chars: int = DEFAULT_CAPS.error_chars) -> None:
         self.msg_id = msg_id
+        self.error_chars = error_chars
         self.output_bytes = output_bytes
         self.expect_payload = expect_payload
         self.budget = output_bytes
@@ -201,8 +224,8 @@ class OutputCollector:
             return content["execution_state"] == "idle"
         if kind == "error":
             self.result.status = "error"
-            self.result.error = student_traceback(content)
-            content = clip_error(content, max(self.budget, MAX_ERROR_CHARS))
+            self.result.error = student_traceback(content, self.error_chars)
+            content = clip_error(content, max(self.budget, self.error_chars))
         carries_payload = kind == "display_data" and wire.MIME_TYPE in (content.get("data") or {})
         self.result.payload_count += carries_payload
         expected = carries_payload and self.expect_payload and self.result.payload_count == 1

@@ -29,21 +29,19 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import KernelManager
 from traitlets import Any as AnyTrait
 
-from . import relay, wire
+from . import relay
 from .cgroups import KernelCgroups, cgroup_roots
 from .confine import Limits, Protection, Sandbox
 
 log = logging.getLogger(__name__)
 
 WORKDIR_PREFIX = "autograder-"
-# Largest message the grader takes from a kernel, all frames together: a full-size result plus its JSON
-# escaping. A kernel that sends a bigger one is stopped (see `relay`).
-MAX_MESSAGE_BYTES = wire.MAX_PAYLOAD_BYTES + wire.MAX_PAYLOAD_BYTES // 4
 # Messages of each channel the grader's end queues: with the relay's one, at most this many + 1 messages of
-# MAX_MESSAGE_BYTES wait in the grader per channel, however fast the kernel sends.
+# `Caps.message_bytes` wait in the grader per channel, however fast the kernel sends (a bigger message stops
+# the kernel: see `relay`).
 RECEIVE_QUEUE_MESSAGES = 1
-# The relay's address space: two whole messages and its interpreter. A flood that outruns its counting ends it.
-RELAY_ADDRESS_SPACE_BYTES = 2 * MAX_MESSAGE_BYTES + 768 * 2**20
+# The relay's address space beyond two whole messages: its interpreter. A flood that outruns its counting ends it.
+RELAY_INTERPRETER_BYTES = 768 * 2**20
 OUTPUT_TAIL_BYTES = 64 * 1024  # of the kernel's stdout/stderr, kept for start-up errors
 
 
@@ -105,8 +103,9 @@ class KernelProcess:
     """A sandboxed ipykernel, its relay and its client, started together and stopped together."""
 
     def __init__(self, workdir: Path, limits: Limits, *, data_dir: Path | None, files: dict[str, Path],
-                 require_isolation: bool) -> None:
+                 require_isolation: bool, max_message_bytes: int) -> None:
         self.limits = limits
+        self.max_message_bytes = max_message_bytes
         self.runtime = workdir / f"runtime-{uuid.uuid4().hex[:8]}"
         self.runtime.mkdir(mode=0o700)
         self.relay_dir = Path(tempfile.mkdtemp(prefix="relay-", dir=workdir))
@@ -135,13 +134,14 @@ class KernelProcess:
         info = self.manager.get_connection_info()
         spec = relay.RelaySpec(kernel_prefix=str(self.runtime / "kernel"), grader_prefix=str(self.relay_dir / "relay"),
                                ports={channel: info[f"{channel}_port"] for channel in relay.CHANNELS},
-                               max_message_bytes=MAX_MESSAGE_BYTES, address_space_bytes=RELAY_ADDRESS_SPACE_BYTES,
+                               max_message_bytes=self.max_message_bytes,
+                               address_space_bytes=2 * self.max_message_bytes + RELAY_INTERPRETER_BYTES,
                                queue_messages=RECEIVE_QUEUE_MESSAGES)
         self.relay = relay.start(spec, self.relay_dir / "relay.log")
         self.client = self.manager.client(ip=spec.grader_prefix)
         # Defaults for every socket of this client, set before its channels connect (the relay bounds what
         # a message may hold; these bound how many wait here).
-        self.client.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self.client.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
         self.client.context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE_MESSAGES)
         self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
         try:
