@@ -1,5 +1,8 @@
-"""The ``autograder`` command: grade, validate, check and demo.
+"""The ``autograder`` command: collect, grade, validate, check and demo.
 
+- ``collect COURSE_DIR ASSIGNMENT``: nbgrader-collect the latest submissions
+  from the exchange, refusing those that hold links, with a table of who was
+  collected and who was refused and why;
 - ``grade COURSE_DIR ASSIGNMENT``: nbgrader-autograde every (or some)
   submission in the sandbox, with a progress bar and a summary table;
 - ``validate NOTEBOOK``: a student's quick check, running only the public
@@ -58,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="show nbgrader's and the grader's logs")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    collect = commands.add_parser("collect", help="collect submissions of one assignment from the exchange")
+    collect.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")
+    collect.add_argument("assignment")
+
     grade = commands.add_parser("grade", help="autograde submissions of one assignment")
     grade.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")
     grade.add_argument("assignment")
@@ -94,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
     root = (args.course_root or default_course_root()).resolve()
     try:
+        if args.command == "collect":
+            return collect_command(NbgraderCourse(args.course_dir.resolve()), args.assignment)
         if args.command == "grade":
             return grade_command(NbgraderCourse(args.course_dir.resolve()), args.assignment, args.student, args.force)
         if args.command == "validate":
@@ -117,6 +126,22 @@ def print_protections(limits_source: Assignment) -> None:
     for protection in sandbox.protections():
         table.add_row(protection.name, "yes" if protection.active else "[bold red]NO[/]", protection.detail)
     console.print(table)
+
+
+def collect_command(course: NbgraderCourse, assignment_id: str) -> int:
+    outcomes = course.collect(assignment_id)
+    table = Table(title=f"Collected: {assignment_id} (from the exchange into {course.root / 'submitted'})")
+    table.add_column("student")
+    table.add_column("result")
+    table.add_column("why")
+    for row in outcomes:
+        style = {"refused": "[bold red]", "collected": "[green]"}.get(row.status, "")
+        table.add_row(row.student, f"{style}{row.status}[/]" if style else row.status, escape(row.why))
+    console.print(table)
+    refused = sum(row.status == "refused" for row in outcomes)
+    console.print(f"{len(outcomes) - refused} of {len(outcomes)} submissions collected or up to date, "
+                  f"{refused} refused")
+    return 1 if refused else 0
 
 
 def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str], force: bool,

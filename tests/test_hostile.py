@@ -23,7 +23,14 @@ from autograder.sandbox.cgroups import cgroup_roots
 from autograder.sandbox.confine import Limits
 from autograder.sandbox.kernel import StudentKernel
 from autograder.sandbox.messages import StudentCodeError
-from autograder.selftest.cases import CATEGORIES, NOTEBOOK_EDITS, PLACEHOLDERS, SELFTEST_LIMITS, load_cases
+from autograder.selftest.cases import (
+    CATEGORIES,
+    NOTEBOOK_EDITS,
+    PLACEHOLDERS,
+    SELFTEST_LIMITS,
+    Plant,
+    load_cases,
+)
 from autograder.selftest.runner import run_security_selftest
 from autograder.selftest.verdicts import report_table
 
@@ -49,8 +56,14 @@ def test_every_category_has_real_hostile_submissions():
         assert case.refused or set(case.expect) == {"test_double", "test_square"}, case.id
         assert not case.edit or case.edit in NOTEBOOK_EDITS, case.id
         re.compile(case.reason)
-        used = set(re.findall(r"@@(\w+)@@", "".join(case.sections.values()) + " ".join(case.markers)))
+        targets = " ".join(plant.target for plant in case.plants)
+        used = set(re.findall(r"@@(\w+)@@", "".join(case.sections.values()) + " ".join(case.markers) + targets))
         assert used <= set(PLACEHOLDERS), (case.id, used - set(PLACEHOLDERS))
+        # A planted link or special file is refused before anything reads it, with a reason.
+        assert not case.plants or (case.refused and case.reason), case.id
+    links = [c for c in cases if c.category == "links"]
+    assert all(c.plants for c in links)
+    assert {p.kind for c in links for p in c.plants} == set(Plant.KINDS)
     assert [c.id for c in cases if c.limit] == ["banned_ops/tamper_with_recorder"]
 
 

@@ -107,7 +107,8 @@ def grade_one(course: NbgraderCourse, records: GradingRecords, assignment: str, 
     """One student's job through nbgrader; a refused or broken submission becomes a result that says why."""
     notebook = assignment  # one notebook per assignment, named after it
     try:
-        check_submission(course.root / "submitted" / student / assignment)
+        # Before nbgrader reads a byte: links, special files, size (the folders down from submitted/ included).
+        check_submission(course.root / "submitted" / student / assignment, within=course.root / "submitted")
     except SubmissionRefused as exc:
         return JobResult.without_results(student, assignment, notebook, str(exc), JobStatus.REFUSED)
     try:

@@ -1,7 +1,7 @@
 """The nbgrader course directory: releases, autograding runs and the gradebook.
 
 `NbgraderCourse` drives a real nbgrader course directory through nbgrader's
-own API (``generate_assignment``, ``autograde``, ``generate_feedback``) with
+own API (``generate_assignment``, ``collect``, ``autograde``, ``generate_feedback``) with
 the configuration from `configure`, and reads scores back from nbgrader's
 gradebook database, the same numbers ``nbgrader export`` and the formgrader
 show.
@@ -20,8 +20,11 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import capture_log
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+from .exchange import CollectOutcome, LinkRefusingCollect
 
 # nbgrader runs the ``alembic`` executable by name; find it next to this interpreter even in an
 # unactivated venv.
@@ -43,8 +46,14 @@ class NbgraderError(RuntimeError):
     """An nbgrader step failed; the message carries nbgrader's log."""
 
     def summary(self) -> str:
-        """One line for a table: the exception nbgrader's log ends with (``SomeError: ...``), else its last error."""
+        """One line for a table: the exception nbgrader's log ends with (``SomeError: ...``), else its last error.
+
+        A submission nbgrader's reader refused (`SubmissionRefused`, see `.submissions`) says so first.
+        """
         lines = [line.strip() for line in str(self).splitlines() if line.strip()]
+        refused = [m.group(1) for line in lines if (m := re.search(r"\bSubmissionRefused: (.+)", line))]
+        if refused:
+            return f"refused: {refused[-1]}"[:300]
         raised = [line for line in lines if re.match(r"^[\w.]*(Error|Exception): ", line)]
         errors = [line for line in lines if "rror" in line and "Traceback" not in line]
         return (raised or errors or lines or ["nbgrader failed"])[-1][:300]
@@ -94,6 +103,21 @@ class NbgraderCourse:
     def generate(self, assignment: str) -> Path:
         self._check(self.api().generate_assignment(assignment, force=True, create=True), "generate_assignment")
         return self.root / "release" / assignment
+
+    def collect(self, assignment: str) -> list[CollectOutcome]:
+        """``nbgrader collect --update``: each student's latest submission from the exchange, one row per student.
+
+        Refused submissions (links: see `.exchange`) stay in the exchange and come back with the reason.
+        """
+        api = self.api()
+        api.coursedir.assignment_id = assignment
+        app = api.exchange.Collect(coursedir=api.coursedir, authenticator=api.authenticator, parent=api)
+        if not isinstance(app, LinkRefusingCollect):
+            raise NbgraderError(f"nbgrader's collect is {type(app).__name__} here, which would follow links in "
+                                "submissions: the course's nbgrader_config.py must call configure()")
+        app.update = True
+        self._check(capture_log(app), "collect")
+        return app.outcomes()
 
     def autograde(self, assignment: str, student: str, *, force_regrade: bool = False) -> dict:
         api = self.api(SandboxedGrading={"force": force_regrade}) if force_regrade else self.api()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ CATEGORIES: dict[str, str] = {
     "network": "reach the network, the hub, other kernels",
     "smuggle": "smuggle code into the grader via results",
     "notebook_json": "edit the notebook's JSON",
+    "links": "submit links to other work or the course's sources",
     "banned_ops": "call a banned primitive",
 }
 
@@ -37,7 +40,8 @@ CATEGORIES: dict[str, str] = {
 SELFTEST_LIMITS = Limits(notebook_timeout_s=90, cell_timeout_s=8, call_timeout_s=4, startup_timeout_s=60,
                          memory_mb=1024, processes=64, disk_mb=64, output_bytes=20_000, threads=1)
 # Rough seconds per case, to share categories between workers (the slow ones time out or crash kernels).
-CATEGORY_COST_S = {"exhaustion": 11.0, "crash": 12.5, "smuggle": 8.0, "unpickle": 7.0, "banned_ops": 7.0}
+CATEGORY_COST_S = {"exhaustion": 11.0, "crash": 12.5, "smuggle": 8.0, "unpickle": 7.0,
+                   "banned_ops": 7.0, "links": 1.0}
 
 HONEST: dict[str, dict[str, str]] = {
     "honest_correct": {"double": "def double(x):\n    return x + x", "square": "def square(x):\n    return x ** 2"},
@@ -69,6 +73,56 @@ PLACEHOLDERS = ("PORT", "UDP_PORT", "UNIX_SOCKET", "ABSTRACT_SOCKET", "VICTIM_RU
 
 
 @dataclass(frozen=True)
+class Plant:
+    """One ``plant: KIND NAME [-> TARGET]`` line: a filesystem entry put in the submission folder after writing it.
+
+    ``symlink NAME -> TARGET`` and ``hardlink NAME -> TARGET`` (TARGET with the
+    ``@@NAME@@`` placeholders; NAME ``.`` is the submission folder itself, for a
+    symlink), ``fifo NAME`` and ``socket NAME``. NAME is relative to the
+    submission folder and may go through subfolders (created); an existing
+    NAME (the notebook) is replaced.
+    """
+
+    kind: str
+    name: str
+    target: str = ""
+
+    KINDS = ("symlink", "hardlink", "fifo", "socket")
+
+    @classmethod
+    def parse(cls, line: str) -> Plant:
+        kind, _, rest = line.strip().partition(" ")
+        name, arrow, target = (part.strip() for part in rest.partition("->"))
+        if kind not in cls.KINDS or not name or bool(arrow) != (kind in ("symlink", "hardlink")) or (
+                arrow and not target) or (name == "." and kind != "symlink"):
+            raise ValueError(f"plant: {line!r}: want 'symlink|hardlink NAME -> TARGET' or 'fifo|socket NAME'")
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise ValueError(f"plant: {line!r}: NAME is a path inside the submission folder")
+        return cls(kind, name, target)
+
+    def make(self, folder: Path, placeholders: dict[str, str]) -> None:
+        """Put this entry in ``folder`` (a submission just written)."""
+        target = self.target
+        for key, value in placeholders.items():
+            target = target.replace(f"@@{key}@@", value)
+        path = folder / self.name if self.name != "." else folder
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.kind == "symlink":
+            path.symlink_to(target)
+        elif self.kind == "hardlink":
+            os.link(target, path)
+        elif self.kind == "fifo":
+            os.mkfifo(path)
+        else:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+                server.bind(str(path))
+
+
+@dataclass(frozen=True)
 class HostileCase:
     """One hostile submission and what containing it means."""
 
@@ -82,7 +136,8 @@ class HostileCase:
     markers: tuple[str, ...] = ()
     edit: str = ""
     limit: str = ""
-    refused: bool = False  # ``expect: refused``: nbgrader itself must refuse the submission (no score, a reason)
+    refused: bool = False  # ``expect: refused``: the submission must be refused (no score, a reason)
+    plants: tuple[Plant, ...] = ()  # ``plant:`` lines: links and special files planted in the submission folder
 
     @property
     def student(self) -> str:
@@ -93,7 +148,7 @@ class HostileCase:
         return f"{self.category}/{self.name}"
 
 
-_HEADER_KEYS = ("expect", "reason", "markers", "edit", "limit")
+_HEADER_KEYS = ("expect", "reason", "markers", "edit", "limit", "plant")
 
 
 def parse_case(path: Path, category: str) -> HostileCase:
@@ -120,7 +175,8 @@ def parse_case(path: Path, category: str) -> HostileCase:
     return HostileCase(category=category, name=path.stem, path=path, title=lines[0].strip(),
                        sections=parse_sections(text), expect=expect, reason=" ".join(values["reason"]),
                        markers=tuple(" ".join(values["markers"]).split()), edit=" ".join(values["edit"]),
-                       limit=" ".join(values["limit"]), refused=refused)
+                       limit=" ".join(values["limit"]), refused=refused,
+                       plants=tuple(Plant.parse(line) for line in values["plant"]))
 
 
 def load_cases(categories: list[str] | None = None, hostile_dir: Path = HOSTILE_DIR) -> list[HostileCase]:

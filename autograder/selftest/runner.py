@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..course.samples import write_submission
-from ..gradebook.course_dir import NbgraderCourse, NbgraderError
+from ..gradebook.batch import grade_one
+from ..gradebook.course_dir import NbgraderCourse
+from ..grading.job import GradingRecords
 from .cases import (
     ASSIGNMENT,
     CATEGORIES,
@@ -41,18 +43,18 @@ def grade_hostile_batch(course: NbgraderCourse, release: Path, host: Host, cases
                 progress: Callable[[str], None] | None = None) -> list[CaseResult]:
     """Grade ``cases`` then the honest students in one course; check every case and the batch property."""
     results = []
+    records = GradingRecords(course.root / "grading_results")
     for case in cases:
         notebook = build_notebook(release, case.sections, host.placeholders(), case.edit)
-        write_submission(course.root / "submitted", case.student, ASSIGNMENT, notebook)
+        path = write_submission(course.root / "submitted", case.student, ASSIGNMENT, notebook)
+        for plant in case.plants:
+            plant.make(path.parent, host.placeholders())
         before = host.snapshot()
         started = time.monotonic()
-        error = ""
-        try:
-            course.autograde(ASSIGNMENT, case.student)
-        except NbgraderError as exc:
-            error = exc.summary()
+        # As ``autograder grade`` grades: the submission checked (refused with a reason), then nbgrader's autograde.
+        outcome = grade_one(course, records, ASSIGNMENT, case.student)
         wall = time.monotonic() - started
-        result = judge(case, course, error)
+        result = judge(case, course, outcome)
         result.wall_s = wall
         result.problems += host.problems(before, case.markers)
         results.append(result)

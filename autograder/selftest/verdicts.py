@@ -70,24 +70,35 @@ class CategoryReport:
         return all(r.contained != bool(r.case.limit) for r in self.results)
 
 
-def judge(case: HostileCase, course: NbgraderCourse, error: str = "") -> CaseResult:
-    """The case's verdict from nbgrader's gradebook and the job's record (the host is checked elsewhere)."""
+def judge(case: HostileCase, course: NbgraderCourse, outcome: JobResult) -> CaseResult:
+    """The case's verdict from nbgrader's gradebook, the job's outcome and its record (the host is checked elsewhere).
+
+    ``outcome`` is what `grade_one` returned: refused before nbgrader (``refused``), failed in nbgrader (its
+    reason), or the job's record.
+    """
     result = CaseResult(case)
     result.scores = course.scores(ASSIGNMENT).get(case.student, {})
-    if case.refused:
-        if not error:
-            result.problems.append(f"nbgrader graded it ({result.scores}) instead of refusing it")
-        elif case.reason and not re.search(case.reason, error, re.IGNORECASE):
-            result.problems.append(f"nbgrader's refusal does not say /{case.reason}/: {error}")
-        result.problems += [f"{cell} scored {score:g} though refused" for cell, score in result.scores.items() if score]
-        return result
-    if error:
-        result.problems.append(f"nbgrader could not grade it: {error}")
-        return result
     record_path = GradingRecords(course.root / "grading_results").path(ASSIGNMENT, case.student, ASSIGNMENT)
     record = JobResult.load(record_path)
-    if record is None or not record.graded:
-        result.problems.append("no grading record" if record is None else f"job {record.status}: {record.error}")
+    if case.refused:
+        # Refused: by our check before nbgrader read it (status refused), or by nbgrader itself (failed, no record).
+        said = f"{outcome.status}: {outcome.error}"
+        if outcome.graded or record is not None:
+            result.problems.append(f"it was graded ({result.scores}) instead of refused")
+        elif case.reason and not re.search(case.reason, outcome.error, re.IGNORECASE):
+            result.problems.append(f"the refusal does not say /{case.reason}/: {said}")
+        result.problems += [f"{cell} scored {score:g} though refused" for cell, score in result.scores.items() if score]
+        for step in ("autograded", "feedback"):
+            written = course.root / step / case.student / ASSIGNMENT
+            if written.exists() or written.is_symlink():
+                result.problems.append(f"{step}/{case.student}/{ASSIGNMENT} was written though it was refused")
+        return result
+    if record is None:
+        result.problems.append(f"no grading record ({outcome.status}: {outcome.error})" if outcome.error
+                               else "no grading record")
+        return result
+    if not record.graded:
+        result.problems.append(f"job {record.status}: {record.error}")
         return result
     for cell, expected in case.expect.items():
         got = result.scores.get(cell)

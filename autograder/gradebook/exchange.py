@@ -1,0 +1,115 @@
+"""nbgrader's collect, refusing submissions that hold links: checked, then copied without following any.
+
+``nbgrader collect`` copies each student's latest folder from the exchange's
+``inbound/`` (which every student can write) into ``submitted/`` with
+``shutil.copytree`` as the instructor, following links: a planted folder
+whose notebook is a link to ``source/<assignment>/<assignment>.ipynb`` becomes
+that student's submission, solutions and all. `LinkRefusingCollect` is
+nbgrader's ``ExchangeCollect`` with two steps replaced, plugged in through
+nbgrader's documented plugin point ``c.ExchangeFactory.collect`` (set by
+`.config.configure`), so ``nbgrader collect``, the formgrader and
+``autograder collect`` all use it:
+
+- ``copy_files`` first checks every submission it is about to consider
+  (`.submissions.check_submission`, nothing read through a link); a refused
+  one is left in the exchange, logged as ``refused <student>: <why>``, and the
+  others are collected as nbgrader would (a student's earlier collected
+  submission, if any, stays as it was);
+- ``do_copy`` copies with `.submissions.copy_submission` instead of
+  ``copytree``: every file opened with ``O_NOFOLLOW`` and checked with
+  ``fstat``, so a link planted between the check and the copy refuses that
+  student (leaving no partial copy, and, as nbgrader had already removed it
+  to update it, no earlier one) instead of being read through. nbgrader's
+  ``CourseDirectory.ignore``/``include``/``max_file_size`` apply as before; a
+  submission over ``max_dir_size`` refuses that student instead of stopping
+  the whole collect.
+
+After ``start()`` the instance says who was collected (`collected`), who was
+refused and why (`refused`); `outcomes` turns that into one row per student.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nbgrader.exchange.default.collect import ExchangeCollect
+
+from .submissions import SubmissionRefused, check_submission, copy_submission
+
+
+@dataclass(frozen=True)
+class CollectOutcome:
+    """One student's latest submission in the exchange, after a collect."""
+
+    student: str
+    status: str  # "collected", "refused", or "unchanged" (nothing newer than what submitted/ holds)
+    why: str = ""
+
+
+class LinkRefusingCollect(ExchangeCollect):
+    """``ExchangeCollect`` that refuses, per student, any submission holding a link (module docstring)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.refused: dict[str, str] = {}
+        self.collected: list[str] = []
+        self.considered: list[str] = []
+
+    def _refuse(self, student: str, why: str) -> None:
+        self.refused[student] = why
+        self.log.error("refused %s: %s", student, why)
+
+    def copy_files(self) -> None:
+        inbound = Path(self.inbound_path)
+        kept = []
+        for record in self.src_records:
+            student = record["username"]
+            self.considered.append(student)
+            try:
+                check_submission(inbound / record["filename"], within=inbound, max_notebook_bytes=None)
+            except SubmissionRefused as exc:
+                self._refuse(student, str(exc))
+            else:
+                kept.append(record)
+        self.src_records = kept
+        super().copy_files()
+
+    def do_copy(self, src: str, dest: str, log: Any = None) -> None:
+        student = self._path_to_record(src)["username"]
+        coursedir = self.coursedir
+        try:
+            copy_submission(Path(src), Path(dest), exclude=coursedir.ignore, include=coursedir.include,
+                            max_file_bytes=1000 * coursedir.max_file_size if coursedir.max_file_size else None,
+                            max_total_bytes=1000 * coursedir.max_dir_size, log=self.log)
+        except SubmissionRefused as exc:
+            self._refuse(student, str(exc))
+            return
+        self.collected.append(student)
+        if coursedir.groupshared:  # as nbgrader's do_copy: what it copied stays group-writable
+            for folder, _, files in os.walk(dest):
+                for path in [folder, *(os.path.join(folder, name) for name in files)]:
+                    wanted = 0o2770 if path == folder else 0o660
+                    mode = os.lstat(path).st_mode
+                    if mode & wanted != wanted:
+                        try:
+                            os.chmod(path, (mode | wanted) & (0o2777 if path == folder else 0o777))
+                        except PermissionError:
+                            self.log.warning("Could not update permissions of %s to make it groupshared", path)
+
+    def outcomes(self) -> list[CollectOutcome]:
+        """One row per student whose latest submission this collect considered, by student id."""
+        rows = []
+        for student in sorted(set(self.considered)):
+            if student in self.refused:
+                rows.append(CollectOutcome(student, "refused", self.refused[student]))
+            elif student in self.collected:
+                rows.append(CollectOutcome(student, "collected"))
+            elif self.update:
+                rows.append(CollectOutcome(student, "unchanged", "nothing newer than the submission in submitted/"))
+            else:
+                rows.append(CollectOutcome(student, "unchanged", "submitted/ holds a submission already "
+                                           "(nbgrader collect --update replaces it with a newer one)"))
+        return rows
