@@ -15,14 +15,16 @@ nbgrader's documented plugin point ``c.ExchangeFactory.collect`` (set by
   one is left in the exchange, logged as ``refused <student>: <why>``, and the
   others are collected as nbgrader would (a student's earlier collected
   submission, if any, stays as it was);
-- ``do_copy`` copies with `.submissions.copy_submission` instead of
-  ``copytree``: every file opened with ``O_NOFOLLOW`` and checked with
-  ``fstat``, so a link planted between the check and the copy refuses that
-  student (leaving no partial copy, and, as nbgrader had already removed it
-  to update it, no earlier one) instead of being read through. nbgrader's
-  ``CourseDirectory.ignore``/``include``/``max_file_size`` apply as before; a
-  submission over ``max_dir_size`` refuses that student instead of stopping
-  the whole collect.
+- then it copies each of them into a staging folder of the course with
+  `.submissions.copy_submission` instead of ``copytree``: every file opened
+  with ``O_NOFOLLOW`` and checked with ``fstat``, so a link planted between
+  the check and the copy refuses that student instead of being read through.
+  This happens before nbgrader removes a student's earlier submission to
+  ``--update`` it, so a refusal never costs the student what was collected
+  before. nbgrader's ``CourseDirectory.ignore``/``include``/``max_file_size``
+  apply as before; a submission over ``max_dir_size`` refuses that student
+  instead of stopping the whole collect;
+- ``do_copy`` moves the staged copy into ``submitted/``.
 
 After ``start()`` the instance says who was collected (`collected`), who was
 refused and why (`refused`); `outcomes` turns that into one row per student.
@@ -31,6 +33,8 @@ refused and why (`refused`); `outcomes` turns that into one row per student.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +61,7 @@ class LinkRefusingCollect(ExchangeCollect):
         self.refused: dict[str, str] = {}
         self.collected: list[str] = []
         self.considered: list[str] = []
+        self._staged: dict[str, Path] = {}  # inbound folder -> its checked, link-free copy
 
     def _refuse(self, student: str, why: str) -> None:
         self.refused[student] = why
@@ -64,30 +69,37 @@ class LinkRefusingCollect(ExchangeCollect):
 
     def copy_files(self) -> None:
         inbound = Path(self.inbound_path)
-        kept = []
-        for record in self.src_records:
-            student = record["username"]
-            self.considered.append(student)
-            try:
-                check_submission(inbound / record["filename"], within=inbound, max_notebook_bytes=None)
-            except SubmissionRefused as exc:
-                self._refuse(student, str(exc))
-            else:
-                kept.append(record)
-        self.src_records = kept
-        super().copy_files()
+        staging = Path(tempfile.mkdtemp(prefix=".collect-staging-", dir=self.coursedir.root))
+        try:
+            kept = []
+            for record in self.src_records:
+                self.considered.append(record["username"])
+                if self._stage(inbound / record["filename"], staging / record["filename"], record["username"]):
+                    kept.append(record)
+            self.src_records = kept
+            super().copy_files()
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
-    def do_copy(self, src: str, dest: str, log: Any = None) -> None:
-        student = self._path_to_record(src)["username"]
+    def _stage(self, src: Path, staged: Path, student: str) -> bool:
+        """Check ``src`` and copy it, link-free, to ``staged``; False (and the student refused) when it holds a link."""
         coursedir = self.coursedir
         try:
-            copy_submission(Path(src), Path(dest), exclude=coursedir.ignore, include=coursedir.include,
+            check_submission(src, within=src.parent, max_notebook_bytes=None)
+            copy_submission(src, staged, exclude=coursedir.ignore, include=coursedir.include,
                             max_file_bytes=1000 * coursedir.max_file_size if coursedir.max_file_size else None,
                             max_total_bytes=1000 * coursedir.max_dir_size, log=self.log)
         except SubmissionRefused as exc:
             self._refuse(student, str(exc))
-            return
+            return False
+        self._staged[os.path.normpath(src)] = staged
+        return True
+
+    def do_copy(self, src: str, dest: str, log: Any = None) -> None:
+        student = self._path_to_record(src)["username"]
+        shutil.move(self._staged.pop(os.path.normpath(src)), dest)  # a rename within the course's filesystem
         self.collected.append(student)
+        coursedir = self.coursedir
         if coursedir.groupshared:  # as nbgrader's do_copy: what it copied stays group-writable
             for folder, _, files in os.walk(dest):
                 for path in [folder, *(os.path.join(folder, name) for name in files)]:
