@@ -34,13 +34,14 @@ CATEGORIES: dict[str, str] = {
     "notebook_json": "edit the notebook's JSON",
     "links": "submit links to other work or the course's sources",
     "banned_ops": "call a banned primitive",
+    "messages": "make the grader hold what the kernel sends",
 }
 
 # Tight limits keep the time-outs short; honest work in the toy course needs a fraction of each.
 SELFTEST_LIMITS = Limits(notebook_timeout_s=90, cell_timeout_s=8, call_timeout_s=4, startup_timeout_s=60,
                          memory_mb=1024, processes=64, disk_mb=64, output_bytes=20_000, threads=1)
 # Rough seconds per case, to share categories between workers (the slow ones time out or crash kernels).
-CATEGORY_COST_S = {"exhaustion": 11.0, "crash": 12.5, "smuggle": 8.0, "unpickle": 7.0,
+CATEGORY_COST_S = {"messages": 20.0, "exhaustion": 11.0, "crash": 12.5, "smuggle": 8.0, "unpickle": 7.0,
                    "banned_ops": 7.0, "links": 1.0}
 
 HONEST: dict[str, dict[str, str]] = {
@@ -281,11 +282,7 @@ def build_course_tree(root: Path) -> Path:
     """A copy of the toy course with the self-test's limits and its banned-operator suite."""
     shutil.copytree(TOY_ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
     hidden = root / "assignments" / ASSIGNMENT / "hidden"
-    limits = SELFTEST_LIMITS
-    (hidden / "assignment.toml").write_text(
-        "[limits]\n" + "".join(f"{key} = {getattr(limits, key)!r}\n" for key in (
-            "notebook_timeout_s", "cell_timeout_s", "call_timeout_s", "startup_timeout_s", "memory_mb",
-            "processes", "disk_mb", "output_bytes")))
+    (hidden / "assignment.toml").write_text(SELFTEST_LIMITS.to_toml())
     (hidden / "test_toy.py").write_text(selftest_suite())
     return root
 

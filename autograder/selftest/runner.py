@@ -32,7 +32,7 @@ from .cases import (
     load_cases,
     parse_case,
 )
-from .host import _WORKER_ENV, Host, _rss
+from .host import _WORKER_ENV, GRADER_PEAK_BOUND_BYTES, Host, PeakMemory, _rss
 from .verdicts import CaseResult, CategoryReport, judge
 
 # ----------------------------------------------------------------- running
@@ -140,7 +140,7 @@ def _share(cases: list[HostileCase], workers: int) -> list[list[str]]:
 
 
 def _reports_to_json(reports: list[CategoryReport]) -> list[dict]:
-    return [{"category": r.category, "title": r.title, "wall_s": r.wall_s,
+    return [{"category": r.category, "title": r.title, "wall_s": r.wall_s, "peak_memory_bytes": r.peak_memory_bytes,
              "results": [{"path": str(c.case.path), "scores": c.scores, "problems": c.problems, "wall_s": c.wall_s}
                          for c in r.results]} for r in reports]
 
@@ -148,7 +148,8 @@ def _reports_to_json(reports: list[CategoryReport]) -> list[dict]:
 def _reports_from_json(data: list[dict]) -> list[CategoryReport]:
     return [CategoryReport(r["category"], r["title"],
                            [CaseResult(parse_case(Path(c["path"]), r["category"]), c["scores"], c["problems"],
-                                       c["wall_s"]) for c in r["results"]], r["wall_s"]) for r in data]
+                                       c["wall_s"]) for c in r["results"]], r["wall_s"], r["peak_memory_bytes"])
+            for r in data]
 
 
 def run_categories(categories: list[str], *, progress: Callable[[str], None] | None = None,
@@ -177,9 +178,15 @@ def run_categories(categories: list[str], *, progress: Callable[[str], None] | N
             for category in dict.fromkeys(case.category for case in cases):
                 started = time.monotonic()
                 batch = [case for case in cases if case.category == category]
-                results = grade_hostile_batch(course, release, host, batch, baseline, progress)
+                gc.collect()
+                with PeakMemory() as memory:
+                    results = grade_hostile_batch(course, release, host, batch, baseline, progress)
+                if memory.rise_bytes > GRADER_PEAK_BOUND_BYTES:
+                    for result in results:
+                        result.problems.append(f"the grader's memory rose {memory.rise_bytes // 2**20} MiB during the "
+                                               f"category (bound {GRADER_PEAK_BOUND_BYTES // 2**20} MiB)")
                 reports.append(CategoryReport(category, CATEGORIES[category], results,
-                                              round(time.monotonic() - started, 1)))
+                                              round(time.monotonic() - started, 1), memory.rise_bytes))
         finally:
             if host is not None:
                 host.close()

@@ -47,6 +47,7 @@ class CategoryReport:
     title: str
     results: list[CaseResult] = field(default_factory=list)
     wall_s: float = 0.0
+    peak_memory_bytes: int = 0  # the grader's highest RSS during the category, above where it started
 
     @property
     def tried(self) -> int:
@@ -134,13 +135,14 @@ def report_table(reports: list[CategoryReport]) -> Table:
     table = Table(title="Security self-test: hostile submissions graded beside honest students")
     for column, justify in (("category", "left"), ("what it tries", "left"), ("cases", "right"),
                             ("contained", "right"), ("known limits", "right"), ("wall s", "right"),
-                            ("not contained: why", "left")):
+                            ("grader peak MiB", "right"), ("not contained: why", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for report in reports:
         why = "\n".join(f"{name}: {reason}" for name, reason in report.not_contained.items())
         style = None if report.ok else "red"
         table.add_row(report.category, report.title, str(report.tried), str(report.contained),
-                      str(report.known_limits), f"{report.wall_s:.1f}", why, style=style)
+                      str(report.known_limits), f"{report.wall_s:.1f}", f"{report.peak_memory_bytes / MiB:.0f}", why,
+                      style=style)
     return table
 
 
