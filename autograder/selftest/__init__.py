@@ -4,8 +4,9 @@ Each case is a file ``hostile/<category>/<case>.py`` of this package
 (shipped with it; ``tests/hostile`` in the repository links here; format in
 that folder's README): a docstring saying what it tries and what containment
 means for it, then the sections that replace the toy assignment's solution
-cells, or the links it plants in its submission folder. `run_security_selftest` grades every case in a copy of the toy course
-with tight limits and checks, rather than assumes, that each is contained:
+cells, or the links it plants in its submission folder.
+`run_security_selftest` grades every case in a copy of the toy course with
+tight limits and checks, rather than assumes, that each is contained:
 
 - the hostile student's affected grade cells score what the case expects in
   nbgrader's gradebook (0 for what it attacked), and each of their hidden tests
