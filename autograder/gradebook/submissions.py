@@ -57,7 +57,7 @@ import os
 import shutil
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -210,7 +210,8 @@ def check_submission(folder: Path, *, within: Path | None = None,
         os.close(fd)
 
 
-def _check_dir(fd: int, rel: str, depth: int, max_notebook_bytes: int | None) -> None:
+def _entries(fd: int, rel: str, depth: int) -> Iterator[tuple[str, str, os.stat_result]]:
+    """(name, path in the submission, lstat) of each entry of the open folder ``fd``, refused at the first problem."""
     if depth > MAX_DEPTH:
         raise SubmissionRefused(f"{_shown(rel)} is nested more than {MAX_DEPTH} folders deep: "
                                 "submit your notebook and the few files it needs")
@@ -220,6 +221,11 @@ def _check_dir(fd: int, rel: str, depth: int, max_notebook_bytes: int | None) ->
         problem = _problem(fd, name, path, info)
         if problem:
             raise SubmissionRefused(problem)
+        yield name, path, info
+
+
+def _check_dir(fd: int, rel: str, depth: int, max_notebook_bytes: int | None) -> None:
+    for name, path, info in _entries(fd, rel, depth):
         if stat.S_ISDIR(info.st_mode):
             child, _ = _open_child(fd, name, path, info, _DIR_FLAGS)
             try:
@@ -300,15 +306,7 @@ def copy_submission(src: Path, dest: Path, *, exclude: Sequence[str] = (), inclu
 
 
 def _copy_dir(fd: int, dest: str, rel: str, depth: int, state: _CopyState) -> None:
-    if depth > MAX_DEPTH:
-        raise SubmissionRefused(f"{_shown(rel)} is nested more than {MAX_DEPTH} folders deep: "
-                                "submit your notebook and the few files it needs")
-    for name in sorted(os.listdir(fd)):
-        path = f"{rel}/{name}" if rel else name
-        info = os.stat(name, dir_fd=fd, follow_symlinks=False)
-        problem = _problem(fd, name, path, info)
-        if problem:
-            raise SubmissionRefused(problem)
+    for name, path, info in _entries(fd, rel, depth):
         if any(fnmatch.fnmatch(name, glob) for glob in state.exclude):
             if state.log:
                 state.log.debug("Ignoring excluded file '%s' (see config option CourseDirectory.ignore)", path)
