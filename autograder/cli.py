@@ -9,13 +9,17 @@
   checks of their notebook in the sandbox;
 - ``check ASSIGNMENT``: the course author's check before release;
 - ``demo``: build a course from this repository, submit the bundled sample
-  class, grade it, export the gradebook and write feedback.
+  class, grade it, export the gradebook and write feedback (in a folder of its
+  own: it refuses to replace one it did not create, unless ``--force``).
+
+``--course-root`` and ``-v`` go before or after the subcommand's name.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 import time
@@ -54,41 +58,67 @@ def default_course_root() -> Path:
     return Path.cwd()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--course-root", type=Path, default=None,
+def common_options(*, top_level: bool) -> argparse.ArgumentParser:
+    """The options every subcommand takes, before or after its name.
+
+    The subcommands' copy defaults to ``SUPPRESS``: an option given only before the subcommand keeps its value
+    (argparse would otherwise overwrite it with the subcommand's default).
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course-root", type=Path, default=None if top_level else argparse.SUPPRESS,
                         help="course tree with assignments/, reference/ and data/ (default: this repository)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show nbgrader's and the grader's logs")
+    common.add_argument("-v", "--verbose", action="store_true", default=False if top_level else argparse.SUPPRESS,
+                        help="show nbgrader's and the grader's logs")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.split("\n\n")[0],
+                                     parents=[common_options(top_level=True)])
     commands = parser.add_subparsers(dest="command", required=True)
+    common = [common_options(top_level=False)]
 
-    collect = commands.add_parser("collect", help="collect submissions of one assignment from the exchange")
+    collect = commands.add_parser("collect", parents=common,
+                                  help="collect submissions of one assignment from the exchange")
     collect.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")
-    collect.add_argument("assignment")
+    collect.add_argument("assignment", help="the assignment's id, e.g. a01_gradient_descent")
 
-    grade = commands.add_parser("grade", help="autograde submissions of one assignment")
+    grade = commands.add_parser("grade", parents=common, help="autograde submissions of one assignment")
     grade.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")
-    grade.add_argument("assignment")
+    grade.add_argument("assignment", help="the assignment's id, e.g. a01_gradient_descent")
     grade.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
-    grade.add_argument("--force", action="store_true", help="re-run jobs even when a result can be reused")
+    grade.add_argument("--force", action="store_true",
+                       help="grade again even a submission whose record can be reused (same submission and suite)")
 
-    validate = commands.add_parser("validate", help="run a notebook's public checks in the sandbox")
-    validate.add_argument("notebook", type=Path)
+    validate = commands.add_parser("validate", parents=common, help="run a notebook's public checks in the sandbox")
+    validate.add_argument("notebook", type=Path,
+                          help="the student's notebook, named after its assignment (<assignment>.ipynb)")
 
-    check = commands.add_parser("check", help="course author's check of an assignment")
-    check.add_argument("assignment", nargs="?", default=DEFAULT_ASSIGNMENT)
+    check = commands.add_parser("check", parents=common, help="course author's check of an assignment")
+    check.add_argument("assignment", nargs="?", default=DEFAULT_ASSIGNMENT,
+                       help=f"the assignment's id (default: {DEFAULT_ASSIGNMENT})")
     check.add_argument("--seeds", type=int, default=3, help="secret seeds to grade the reference under")
 
-    demo = commands.add_parser("demo", help="grade the bundled sample class and print the gradebook")
-    demo.add_argument("--workdir", type=Path, default=Path("build/demo"))
-    demo.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    demo = commands.add_parser("demo", parents=common, help="grade the bundled sample class and print the gradebook")
+    demo.add_argument("--workdir", type=Path, default=Path("build/demo"),
+                      help="where the demo builds its course (default: build/demo); replaced on every run, so a "
+                           "folder the demo did not create is refused unless --force")
+    demo.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
+                      help=f"the assignment whose sample class is graded (default: {DEFAULT_ASSIGNMENT})")
+    demo.add_argument("--force", action="store_true",
+                      help="replace --workdir even when it holds files the demo did not create (they are deleted)")
 
-    selftest = commands.add_parser("selftest", help="the platform's own checks on this host")
+    selftest = commands.add_parser("selftest", parents=common, help="the platform's own checks on this host")
     selftest.add_argument("what", choices=["security"],
                           help="security: grade every hostile submission of tests/hostile beside honest students")
     selftest.add_argument("--category", action="append", default=[], choices=list(CATEGORIES),
                           help="only this category of attack (repeatable)")
     selftest.add_argument("--workers", type=int, default=2, help="grader processes sharing the categories")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.INFO if args.verbose else logging.ERROR
     # nbgrader's application loggers set their own level (INFO) and propagate here: filter at the handler.
@@ -111,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             return check_command(Assignment(args.assignment, root), args.seeds)
         if args.command == "selftest":
             return security_selftest_command(args.category, args.workers)
-        return demo_command(root, args.workdir.resolve(), args.assignment)
+        return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force)
     except (CourseError, SuiteError, SandboxUnavailable, NbgraderError) as exc:
         console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
         return 2
@@ -161,7 +191,7 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
             on_wait=lambda: progress.console.print("another grading run holds this course's lock: waiting for it"),
         )
     console.print(summary_table(course, assignment_id, results, expected))
-    console.print(f"graded {len(students)} submissions in {time.monotonic() - started:.1f} s")
+    console.print(batch_summary(results, time.monotonic() - started), highlight=False)
     failures = [student for student, result in results.items() if not result.graded]
     return 1 if failures else 0
 
@@ -191,11 +221,28 @@ def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str,
             want = expected.get(student, {}).get("total")
             row.append(f"{want:g} {'ok' if want == total else 'MISMATCH'}" if want is not None else "-")
         if result.graded:
-            row += [f"{result.wall_time_s:.1f} s", stopped_summary(result.sandbox_events)]
+            row += ["reused" if result.reused else f"{result.wall_time_s:.1f} s",
+                    stopped_summary(result.sandbox_events)]
         else:
             row += ["-", f"[red]{result.status}: {escape(result.error)}[/]"]
         table.add_row(*row)
     return table
+
+
+def batch_summary(results: dict[str, JobResult], seconds: float) -> str:
+    """The line under the table: how many were graded now, reused (and why) or not graded."""
+    reused = [result for result in results.values() if result.graded and result.reused]
+    fresh = sum(result.graded and not result.reused for result in results.values())
+    not_graded = len(results) - fresh - len(reused)
+    if not reused and not not_graded:
+        return f"graded {fresh} submission{'' if fresh == 1 else 's'} in {seconds:.1f} s"
+    parts = [f"graded {fresh}"]
+    if reused:
+        why = "; ".join(sorted({result.reused for result in reused}))
+        parts.append(f"reused {len(reused)} ({why}; --force to grade again)")
+    if not_graded:
+        parts.append(f"not graded {not_graded} (the table says why)")
+    return ", ".join(parts) + f" in {seconds:.1f} s"
 
 
 def security_selftest_command(categories: list[str], workers: int) -> int:
@@ -257,10 +304,38 @@ def check_command(assignment: Assignment, seeds: int) -> int:
     return 0 if all(item.ok for item in checks) else 1
 
 
-def demo_command(root: Path, workdir: Path, assignment_id: str) -> int:
-    assignment = Assignment(assignment_id, root)
-    if workdir.exists():
+DEMO_MARKER = ".autograder-demo"  # written first into the demo's workdir: the next run may replace that folder
+
+
+def prepare_demo_workdir(workdir: Path, course_root: Path, *, force: bool = False) -> None:
+    """Empty ``workdir`` for a new demo course; refuse one the demo did not create (unless ``force``).
+
+    A missing or empty folder, or one holding the demo's marker, is the demo's to replace. ``workdir`` is
+    resolved; a folder holding the course tree the demo builds from is never deleted, even forced.
+    """
+    if course_root.resolve().is_relative_to(workdir):
+        raise CourseError(f"--workdir {workdir} holds the course tree {course_root}, which the demo would delete: "
+                          "pick another --workdir")
+    if os.path.lexists(workdir) and not workdir.is_dir():
+        if not force:
+            raise CourseError(f"--workdir {workdir} is a file, not a folder the demo created: "
+                              "pick another --workdir, or pass --force to delete it")
+        workdir.unlink()
+    elif workdir.is_dir():
+        foreign = sorted(path.name for path in workdir.iterdir())
+        if foreign and not (workdir / DEMO_MARKER).is_file() and not force:
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise CourseError(f"--workdir {workdir} holds files the demo did not create ({shown}); the demo replaces "
+                              "its workdir whole: pick another --workdir, or pass --force to delete them")
         shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    (workdir / DEMO_MARKER).write_text("Written by `autograder demo`: this folder is the demo's course directory, "
+                                       "deleted and rebuilt by its next run.\n")
+
+
+def demo_command(root: Path, workdir: Path, assignment_id: str, *, force: bool = False) -> int:
+    prepare_demo_workdir(workdir, root, force=force)
+    assignment = Assignment(assignment_id, root)
     course = NbgraderCourse.create(workdir, root)
     console.print(f"course directory: {workdir}")
     release = course.generate(assignment_id)

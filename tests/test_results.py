@@ -235,3 +235,16 @@ def test_damaged_or_newer_records_are_reported_and_graded_again(tmp_path):
     for damaged in ("[1, 2]", '{"student": "amy"}', json.dumps({**data, "surprise": 1})):
         path.write_text(damaged)
         assert JobResult.load(path) is None
+
+
+def test_reused_is_said_by_the_run_and_never_stored(tmp_path):
+    reused = record(reused="same submission and suite version")
+    data = json.loads(reused.to_json())
+    assert "reused" not in data and data["format"] == RESULT_FORMAT
+    again = JobResult.from_json(reused.to_json())
+    assert again.reused == "" and again == reused  # what the job found is the same; how the run got it is not
+    path = tmp_path / "toy.json"
+    reused.save(path)
+    assert JobResult.load(path).reused == ""
+    with pytest.raises(ValueError, match="unknown field"):
+        JobResult.from_json(json.dumps({**data, "reused": "forged"}))

@@ -4,7 +4,9 @@
 anything (`preflight`), holds the course's grading lock so two runs never
 grade at once, and runs nbgrader's autograde per student. A batch killed at
 any point resumes by running again: finished jobs are reused from their
-records, unfinished ones run, and every submission ends with one result.
+records, unfinished ones run, and every submission ends with one result; a
+reused one says so (``JobResult.reused``), since nbgrader's run of the job
+cannot tell.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from ..course.assignment import Assignment, CourseError
-from ..grading.job import GradingRecords
+from ..grading.job import REUSED_SAME_JOB, GradingRecords
 from ..grading.reference_check import verify_suite
 from ..grading.results import JobResult, JobStatus
 from ..sandbox.cgroups import remove_stale_cgroups
@@ -111,10 +114,27 @@ def grade_one(course: NbgraderCourse, records: GradingRecords, assignment: str, 
         check_submission(course.root / "submitted" / student / assignment, within=course.root / "submitted")
     except SubmissionRefused as exc:
         return JobResult.without_results(student, assignment, notebook, str(exc), JobStatus.REFUSED)
+    path = records.path(assignment, student, notebook)
+    before = record_stamp(path)
     try:
         course.autograde(assignment, student, force_regrade=force)
     except NbgraderError as exc:
         # One broken submission never stops the batch; nbgrader's log says why.
         return JobResult.without_results(student, assignment, notebook, exc.summary())
-    return JobResult.load(records.path(assignment, student, notebook)) or JobResult.without_results(
-        student, assignment, notebook, "nbgrader finished but wrote no grading record")
+    result = JobResult.load(path)
+    if result is None:
+        return JobResult.without_results(student, assignment, notebook, "nbgrader finished but wrote no grading record")
+    # The job decided inside nbgrader's run; what comes back here is the record on disk. A job that grades
+    # replaces the record (a new file, see `JobResult.save`); an untouched one was reused.
+    if not force and before is not None and record_stamp(path) == before and result.graded:
+        result.reused = REUSED_SAME_JOB
+    return result
+
+
+def record_stamp(path: Path) -> tuple[int, ...] | None:
+    """What changes whenever a record is saved again (each save is a new file renamed over the old)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns

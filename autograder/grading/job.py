@@ -4,8 +4,8 @@ The job executes the submission in a sandboxed kernel, runs the hidden suite
 against it from the trusted process, and records the result where the course
 keeps its grading records. Jobs are idempotent: the result is keyed by the
 submission's hash and the suite's version, so grading the same submission
-with the same suite again reuses the record (or, forced, reproduces it with
-the same secret seed).
+with the same suite again reuses the record, and the returned result says so
+in ``reused`` (or, forced, reproduces it with the same secret seed).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from .results import CellRecord, JobResult
 from .suite import load_reference, run_suite
 
 log = logging.getLogger(__name__)
+
+REUSED_SAME_JOB = "same submission and suite version"  # why a stored record stands for this run (`JobResult.reused`)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def grade(notebook: nbformat.NotebookNode, assignment: Assignment, *, student: s
     previous = JobResult.load(path) if not force and seed is None else None
     if previous is not None and previous.key == (sha, suite_version) and previous.graded:
         log.info("%s/%s: reusing the result for this submission and suite", student, assignment.id)
+        previous.reused = REUSED_SAME_JOB
         return previous
     if seed is None:
         seed = job_seed(records.secret(), assignment.id, student, sha)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 RESULT_FORMAT = 1
+NOT_STORED = frozenset({"reused"})  # what a run says about a result, not what the job found
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +78,8 @@ class JobResult:
     tests: list[TestResult] = field(default_factory=list)
     cell_max_points: dict[str, float] = field(default_factory=dict)
     format: int = RESULT_FORMAT
+    # Why this run reused the stored record instead of grading (empty: graded now). Said by the run, never stored.
+    reused: str = field(default="", compare=False)
 
     @classmethod
     def without_results(cls, student: str, assignment: str, notebook: str, error: str,
@@ -118,7 +121,10 @@ class JobResult:
         return [t for t in self.tests if t.cell == cell]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=True)
+        data = asdict(self)
+        for name in NOT_STORED:
+            del data[name]
+        return json.dumps(data, indent=1, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> JobResult:
@@ -129,7 +135,7 @@ class JobResult:
         if data.get("format", RESULT_FORMAT) > RESULT_FORMAT:
             raise ValueError(f"record format {data['format']} is newer than this autograder's ({RESULT_FORMAT}): "
                              "upgrade autograder to read it")
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        unknown = sorted(set(data) - ({f.name for f in fields(cls)} - NOT_STORED))
         if unknown:
             raise ValueError(f"unknown field(s) {', '.join(unknown)} in a format {RESULT_FORMAT} record")
         data["cells"] = [CellRecord(**c) for c in data.get("cells", [])]
