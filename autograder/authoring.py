@@ -1,9 +1,11 @@
 """The course author's checks of an assignment before release.
 
-`check_assignment` answers: does the reference solution score full marks
-(under several secret seeds, with half of every tolerance a test states), do
-the release stubs score zero, does anything hidden leak into the release, and
-do the notebook's points match the suite's?
+`check_assignment` answers: do the notebook's solutions score full marks
+against the reference (under several secret seeds, with half of every
+tolerance a test states; a failure shows each failing test's whole message
+and its seed), does every gradient test compare gradients that are not all
+zero, do the release stubs score zero, does anything hidden leak into the
+release, and do the notebook's points match the suite's?
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ from .conftest import CORRECT_TOY, TOY_ROOT, submit
 def test_check_passes_for_a_sound_assignment(capsys):
     assert main(["--course-root", str(TOY_ROOT), "check", "toy", "--seeds", "2"]) == 0
     out = capsys.readouterr().out
-    for line in ("reference scores full marks (seed 1, tolerances at 50%)",
-                 "reference scores full marks (seed 2, tolerances at 50%)",
+    for line in ("the notebook's solutions score full marks against the reference (seed 1, tolerances at 50%)",
+                 "the notebook's solutions score full marks against the reference (seed 2, tolerances at 50%)",
                  "release stubs score zero", "nothing hidden leaks into the release",
                  "points: notebook grade cells = hidden tests"):
         assert line in out

@@ -3,7 +3,8 @@
 A suite that errors, or that the course's own solutions fail, must never
 grade a student: `verify_suite` runs once per suite version before a batch;
 `check_reference` is also the author's stricter check (several seeds, half
-of every stated tolerance).
+of every stated tolerance), which also flags a gradient test that compares
+all-zero gradients (one that every student passes).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from ..course.assignment import Assignment, read_notebook
 from ..sandbox.kernel import StudentKernel
 from .compare import tolerance_margin
 from .job import GradingRecords
-from .suite import SuiteError, load_reference, run_suite
+from .results import TestResult
+from .suite import SuiteError, SuitePlugin, load_reference
+
+GRADIENT_CHECK = "gradient tests compare nonzero reference gradients"
 
 
 @dataclass
@@ -31,41 +35,70 @@ def check_reference(assignment: Assignment, seeds: int = 1, margin: float = 1.0)
 
     With ``margin`` < 1 every tolerance a hidden test states counts only that
     share (`compare.tolerance_margin`): the solutions must clear each threshold
-    with room to spare, so no student's secret seed lands on its edge.
+    with room to spare, so no student's secret seed lands on its edge. One row
+    per seed, whose detail on failure holds each failing test's whole message;
+    then the `GRADIENT_CHECK` row. Returns the rows and the first seed's results.
     """
-    reference = load_reference(assignment.reference_path)
-    solved = solution_sources(read_notebook(assignment.source_notebook))
-    with StudentKernel(solved, assignment.limits(), data_dir=assignment.data_dir) as kernel:
-        kernel.run_notebook()
-        with tolerance_margin(margin):
-            runs = [run_suite(assignment.suite_dir, kernel, reference, seed) for seed in range(1, seeds + 1)]
-    checks = []
+    runs = _grade_reference(assignment, seeds, margin)
+    checks = [full_marks_check(seed, run.results, margin) for seed, run in enumerate(runs, start=1)]
+    checks.append(gradient_check(runs))
+    return checks, runs[0].results
+
+
+def full_marks_check(seed: int, tests: list[TestResult], margin: float = 1.0) -> Check:
+    """The row for one seed: every test passed, or each failure with its test, the seed and its whole message."""
     condition = "" if margin == 1 else f", tolerances at {margin:.0%}"
-    for seed, tests in enumerate(runs, start=1):
-        failed = [f"{t.test_id}: {t.message.splitlines()[0] if t.message else t.outcome}"
-                  for t in tests if not t.passed]
-        checks.append(Check(f"reference scores full marks (seed {seed}{condition})", not failed,
-                            "; ".join(failed) or f"{len(tests)} tests passed"))
-    return checks, runs[0]
+    failed = [f"{t.test_id} {t.outcome} under seed {seed}:\n{t.message or t.outcome}" for t in tests if not t.passed]
+    return Check(f"the notebook's solutions score full marks against the reference (seed {seed}{condition})",
+                 not failed, "\n\n".join(failed) or f"{len(tests)} tests passed")
+
+
+def gradient_check(runs: list[SuitePlugin]) -> Check:
+    """The row that flags tests whose reference gradients were all zero: they pass any student's gradient."""
+    flagged: dict[str, str] = {}
+    for seed, run in enumerate(runs, start=1):
+        for test_id, calls in run.zero_gradients.items():
+            flagged.setdefault(test_id, f"{test_id} (seed {seed}): {'; '.join(calls)} returned only zero "
+                                        "gradients, so any student's gradient passes: pass grad_output=... "
+                                        "or test another input")
+    calls = sum(run.grad_outputs.reference_calls for run in runs)
+    return Check(GRADIENT_CHECK, not flagged, "\n".join(flagged.values()) or (
+        f"{calls} reference gradient calls, none all zero" if calls else "no test calls reference.gradients"))
 
 
 def verify_suite(assignment: Assignment, records: GradingRecords) -> None:
     """Refuse to grade anyone against a suite that errors or that the reference itself fails.
 
     The verdict is kept per suite version, so each version is verified once.
+    Only full marks decide it: all-zero gradients are for the author's check.
     """
     version = assignment.suite_version()
     verdict = records.root / "verified_suites" / f"{assignment.id}-{version}.ok"
     if verdict.exists():
         return
-    checks, _ = check_reference(assignment, seeds=1)
-    failed = [check for check in checks if not check.ok]
-    if failed:
+    run, = _grade_reference(assignment, seeds=1, margin=1.0)
+    check = full_marks_check(1, run.results)
+    if not check.ok:
         raise SuiteError(f"{assignment.suite_dir}: the reference solution in {assignment.source_notebook.name} does "
-                         f"not pass its own hidden suite ({failed[0].detail}); fix the suite or the reference. "
-                         "No student was graded.")
+                         "not pass its own hidden suite; fix the suite or the reference. No student was graded.\n"
+                         f"{check.detail}")
     verdict.parent.mkdir(parents=True, exist_ok=True)
     verdict.write_text(version)
+
+
+def _grade_reference(assignment: Assignment, seeds: int, margin: float) -> list[SuitePlugin]:
+    """The source notebook's solutions graded by the hidden suite under seeds 1..``seeds``, one run each."""
+    reference = load_reference(assignment.reference_path)
+    solved = solution_sources(read_notebook(assignment.source_notebook))
+    runs = []
+    with StudentKernel(solved, assignment.limits(), data_dir=assignment.data_dir) as kernel:
+        kernel.run_notebook()
+        with tolerance_margin(margin):
+            for seed in range(1, seeds + 1):
+                run = SuitePlugin(kernel, reference, seed)
+                run.run(assignment.suite_dir)
+                runs.append(run)
+    return runs
 
 
 def solution_sources(notebook) -> list[str]:

@@ -4,6 +4,9 @@ A hidden suite is an ordinary pytest file run in the trusted grader. It gets:
 
 - ``student``: calls the student's functions in their sandboxed kernel and
   returns plain data (``student.mse(y_hat, y)``, ``student.gradients(...)``);
+  a gradient call without ``grad_output`` differentiates ``sum(output * g)``
+  for a secret random ``g``, the same for both sides of one test
+  (`GradOutputs`), so no gradient check is vacuous by accident;
 - ``reference``: the reference module behind the same interface;
 - ``rng``: inputs drawn from a generator seeded by the job's secret seed and
   the test's id, so each test sees the same inputs whatever else runs;
@@ -12,7 +15,8 @@ A hidden suite is an ordinary pytest file run in the trusted grader. It gets:
 
 `run_suite` runs one suite against one kernel and returns a `TestResult` per
 test; messages shown to students come from the assertion, never from the
-hidden test's source.
+hidden test's source. `SuitePlugin.run` does the same and keeps what the
+author's check also needs (`SuitePlugin.zero_gradients`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ import torch
 
 from ..sandbox import wire
 from ..sandbox.kernel import StudentCodeError, StudentKernel
+from .compare import ComparisonError, describe_inputs
+from .compare.failures import _DEFAULT_TOLERANCES
 from .results import TestResult
 
 
@@ -49,9 +55,11 @@ def grade_cell(cell_id: str) -> pytest.MarkDecorator:
 class StudentProxy:
     """The student's notebook namespace, reached through the kernel: only plain data comes back."""
 
-    def __init__(self, kernel: StudentKernel, banned_ops: tuple[str, ...] = ()) -> None:
+    def __init__(self, kernel: StudentKernel, banned_ops: tuple[str, ...] = (),
+                 grad_outputs: GradOutputs | None = None) -> None:
         self._kernel = kernel
         self._banned_ops = banned_ops
+        self._grad_outputs = grad_outputs
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -59,9 +67,39 @@ class StudentProxy:
         return lambda *args, **kwargs: self._kernel.call(name, args, kwargs, banned_ops=self._banned_ops)["output"]
 
     def gradients(self, name: str, args: tuple, wrt: tuple[int, ...], grad_output: Any = None) -> tuple[Any, tuple]:
-        """Run ``name(*args)`` with ``requires_grad`` on ``args[i]`` for i in wrt; return (output, grads)."""
-        result = self._kernel.call(name, args, {}, wrt=wrt, grad_output=grad_output, banned_ops=self._banned_ops)
+        """Run ``name(*args)`` with ``requires_grad`` on ``args[i]`` for i in wrt; return (output, grads).
+
+        The grads are those of ``sum(output * grad_output)``. Without ``grad_output``, the test's secret
+        random one (`GradOutputs`) for the shape of the reference's output, so the student's gradient
+        and the reference's are taken with the same weights.
+        """
+        expected = None
+        if grad_output is None and self._grad_outputs is not None:
+            expected = self._expected_output(name, args)
+            grad_output = self._grad_outputs.default_for(expected)
+        try:
+            result = self._kernel.call(name, args, {}, wrt=wrt, grad_output=grad_output,
+                                       banned_ops=self._banned_ops)
+        except StudentCodeError as error:
+            if expected is not None and grad_output is not None and "Mismatch in shape" in str(error):
+                self._raise_if_shape_differs(name, args, expected)
+            raise
         return result["output"], result["grads"]
+
+    def _expected_output(self, name: str, args: tuple) -> Any:
+        """What the output will look like: the reference's, or (no reference function) the student's own."""
+        function = getattr(self._grad_outputs.reference, name, None) if self._grad_outputs else None
+        if callable(function):
+            return function(*copy.deepcopy(args))
+        return self._kernel.call(name, args, {}, banned_ops=self._banned_ops)["output"]
+
+    def _raise_if_shape_differs(self, name: str, args: tuple, expected: Any) -> None:
+        """The default grad_output has the reference's shape: a student's output of another cannot take it."""
+        got = self._kernel.call(name, args, {}, banned_ops=self._banned_ops)["output"]
+        if type(got) is torch.Tensor and type(expected) is torch.Tensor and got.shape != expected.shape:
+            raise ComparisonError(f"{name}({describe_inputs(args)}) -> result: shape mismatch: expected "
+                                  f"{list(expected.shape)}, got {list(got.shape)}; a gradient is checked only "
+                                  "on an output of the expected shape.")
 
     def banning(self, *ops: str) -> StudentProxy:
         """The same functions, but a call fails when the student's code runs one of ``ops``, forward or backward.
@@ -71,22 +109,86 @@ class StudentProxy:
         taken at import time, ``nn.Conv2d``, ``torch.ops``. Use it where an
         exercise asks students to build something without the library's version.
         """
-        return StudentProxy(self._kernel, (*self._banned_ops, *ops))
+        return StudentProxy(self._kernel, (*self._banned_ops, *ops), self._grad_outputs)
 
 
 class ReferenceProxy:
     """The reference module with the student's interface; inputs are copied so it cannot alter them."""
 
-    def __init__(self, module: ModuleType) -> None:
+    def __init__(self, module: ModuleType, grad_outputs: GradOutputs | None = None) -> None:
         self._module = module
+        self._grad_outputs = grad_outputs
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         function = getattr(self._module, name)
         return lambda *args, **kwargs: function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
 
     def gradients(self, name: str, args: tuple, wrt: tuple[int, ...], grad_output: Any = None) -> tuple[Any, tuple]:
-        result = wire.invoke(getattr(self._module, name), copy.deepcopy(args), {}, wrt, grad_output)
+        """As `StudentProxy.gradients`, with the reference; the default grad_output follows its output's shape."""
+        function = getattr(self._module, name)
+        given = grad_output is not None
+        if not given and self._grad_outputs is not None:
+            grad_output = self._grad_outputs.default_for(function(*copy.deepcopy(args)))
+        result = wire.invoke(function, copy.deepcopy(args), {}, wrt, grad_output)
+        if self._grad_outputs is not None:
+            self._grad_outputs.note_reference(name, wrt, given, result["grads"])
         return result["output"], result["grads"]
+
+
+class GradOutputs:
+    """The default ``grad_output`` of a test's gradient calls, and the reference's calls that came back zero.
+
+    ``gradients(...)`` differentiates ``sum(output * grad_output)``. With ones, the default of
+    ``torch.autograd``, that is the gradient of ``sum(output)``, which for some functions is zero
+    whatever the code (softmax: its outputs always sum to 1), so a check of it passes every student.
+    Without ``grad_output`` a call here therefore weighs the output with a secret random ``g``
+    (standard normal, float64, cast to the output's dtype), drawn from the test's own secret seed
+    (`SecretRandom`) and the output's shape: both proxies of one test, in any order, get the same
+    ``g`` for outputs of the same shape, and other tests and seeds another. An output of one element
+    keeps ones: a random scale would add nothing, and its gradient stays the plain one (a suite
+    may compare it with a student's hand-written gradient).
+
+    The plugin calls `start` before each test. `zero_gradients` lists, per test id, the reference's
+    gradient calls whose gradients were all zero (None, or no element beyond the dtype's default
+    ``atol``): a comparison with them passes an all-zero gradient, so the author's check flags them.
+    """
+
+    def __init__(self, job_seed: int, reference: ModuleType | None = None) -> None:
+        self.job_seed = job_seed
+        self.reference = reference
+        self.test_id = ""
+        self.reference_calls = 0
+        self.zero_gradients: dict[str, list[str]] = {}
+
+    def start(self, test_id: str) -> None:
+        self.test_id = test_id
+
+    def default_for(self, output: Any) -> torch.Tensor | None:
+        """The secret weights for ``output`` in the current test; None (ones) for one element or no tensor."""
+        if type(output) is not torch.Tensor or output.numel() <= 1:
+            return None
+        shape = tuple(output.shape)
+        test_seed = SecretRandom(self.job_seed, self.test_id).seed
+        digest = hashlib.sha256(f"{test_seed}:grad_output:{shape}".encode()).digest()
+        generator = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+        return torch.randn(shape, generator=generator, dtype=torch.float64)
+
+    def note_reference(self, name: str, wrt: tuple[int, ...], given: bool, grads: tuple) -> None:
+        self.reference_calls += 1
+        if all(_negligible(grad) for grad in grads):
+            how = "the grad_output it passes" if given else "the default grad_output"
+            self.zero_gradients.setdefault(self.test_id, []).append(
+                f"reference.gradients({name!r}, wrt={tuple(wrt)!r}) with {how}")
+
+
+def _negligible(grad: Any) -> bool:
+    """None, or a tensor whose every element is within its dtype's default atol of zero (exactly zero if none)."""
+    if grad is None:
+        return True
+    if type(grad) is not torch.Tensor:
+        return False
+    atol = _DEFAULT_TOLERANCES.get(grad.dtype, (0.0, 0.0))[1]
+    return bool((grad.detach().abs() <= atol).all())
 
 
 class SecretRandom:
@@ -129,18 +231,42 @@ class SuitePlugin:
         self.message_chars = kernel.caps.feedback_chars
         self.results: list[TestResult] = []
         self.problems: list[str] = []
+        self.grad_outputs = GradOutputs(seed, reference)
+
+    @property
+    def zero_gradients(self) -> dict[str, list[str]]:
+        """Per test id: the reference's gradient calls that returned only zero gradients (see `GradOutputs`)."""
+        return self.grad_outputs.zero_gradients
+
+    def run(self, suite_dir: Path) -> list[TestResult]:
+        """Run the hidden suite in ``suite_dir``; raise `SuiteError` if the suite is broken."""
+        with contextlib.redirect_stdout(io.StringIO()) as pytest_output:
+            code = pytest.main(
+                [str(suite_dir), "-q", "--no-header", "-p", "no:cacheprovider", "--import-mode=importlib",
+                 "--rootdir", str(suite_dir), "-o", "python_files=test_*.py", "-o", "addopts=", "--tb=short"],
+                plugins=[self],
+            )
+        if self.problems or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
+                                     pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.INTERRUPTED):
+            problems = "\n".join(self.problems) or pytest_output.getvalue()[-self.message_chars:]
+            raise SuiteError(f"hidden suite {suite_dir} is broken (pytest exit {int(code)}):\n{problems}")
+        return self.results
 
     @pytest.fixture(scope="session")
     def student(self) -> StudentProxy:
-        return StudentProxy(self.kernel)
+        return StudentProxy(self.kernel, grad_outputs=self.grad_outputs)
 
     @pytest.fixture(name="reference", scope="session")
     def reference_fixture(self) -> ReferenceProxy:
-        return ReferenceProxy(self.reference)
+        return ReferenceProxy(self.reference, self.grad_outputs)
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> SecretRandom:
-        return SecretRandom(self.seed, request.node.nodeid.split("::", 1)[-1])
+        return SecretRandom(self.seed, _test_id(request.node))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.grad_outputs.start(_test_id(item))
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(value): points a hidden test is worth")
@@ -177,7 +303,7 @@ class SuitePlugin:
         elif report.skipped:
             outcome = "skipped"
         return TestResult(
-            test_id=item.nodeid.split("::", 1)[-1],
+            test_id=_test_id(item),
             cell=cell_mark.args[0] if cell_mark else "",
             max_points=worth,
             points=worth if outcome == "passed" else 0.0,
@@ -202,18 +328,12 @@ def load_reference(path: Path) -> ModuleType:
 
 def run_suite(suite_dir: Path, kernel: StudentKernel, reference: ModuleType, seed: int) -> list[TestResult]:
     """Run the hidden suite in ``suite_dir`` against ``kernel``; raise `SuiteError` if the suite is broken."""
-    plugin = SuitePlugin(kernel, reference, seed)
-    with contextlib.redirect_stdout(io.StringIO()) as pytest_output:
-        code = pytest.main(
-            [str(suite_dir), "-q", "--no-header", "-p", "no:cacheprovider", "--import-mode=importlib",
-             "--rootdir", str(suite_dir), "-o", "python_files=test_*.py", "-o", "addopts=", "--tb=short"],
-            plugins=[plugin],
-        )
-    if plugin.problems or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
-                                   pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.INTERRUPTED):
-        problems = "\n".join(plugin.problems) or pytest_output.getvalue()[-plugin.message_chars:]
-        raise SuiteError(f"hidden suite {suite_dir} is broken (pytest exit {int(code)}):\n{problems}")
-    return plugin.results
+    return SuitePlugin(kernel, reference, seed).run(suite_dir)
+
+
+def _test_id(item: pytest.Item) -> str:
+    """A test's id within its suite (``TestDouble::test_values``): what its results and its secret seed use."""
+    return item.nodeid.split("::", 1)[-1]
 
 
 class SuiteError(RuntimeError):
