@@ -31,7 +31,6 @@ import os
 import resource
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -43,7 +42,7 @@ ORPHANED = 4  # exit status: the grader that started the relay is gone
 # never asks for input (allow_stdin=False) and watches the kernel's process rather than its heartbeat.
 CHANNELS = {"shell": (zmq.ROUTER, zmq.DEALER), "control": (zmq.ROUTER, zmq.DEALER), "iopub": (zmq.XPUB, zmq.SUB)}
 _POLL_MS = 100
-_RETRY_S = 0.005
+_RETRY_MS = 1  # while a message waits for room in the grader's queue: look again this soon
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class Relay:
         while True:
             for index, (source, _) in enumerate(self.routes):
                 poller.register(source, 0 if index in self.pending else zmq.POLLIN)
-            ready = dict(poller.poll(_POLL_MS))
+            ready = dict(poller.poll(_RETRY_MS if self.pending else _POLL_MS))
             if os.getppid() != self.parent:
                 return ORPHANED
             if any(monitor in ready for monitor in self.monitors):
@@ -128,9 +127,7 @@ class Relay:
                     if frames is None:
                         return OVERSIZED
                     self.pending[index] = frames
-            self._flush()
-            if self.pending:
-                time.sleep(_RETRY_S)  # the grader's queue is full: it takes the next one when it has read
+            self._flush()  # what the grader's full queue refused stays pending, and is tried again next turn
 
     def _receive(self, source: zmq.Socket) -> list[zmq.Frame] | None:
         """One whole message, or None once its frames add up to more than the limit."""

@@ -1,10 +1,12 @@
-"""A background thread floods forged result payloads and "[PASS]" lines into whatever runs next.
+"""A background thread floods forged result payloads and "[PASS]" lines into the call that started it.
 
-double starts it (the public check cell calls double), so every later call sees forgeries beside its
-real result, or, when the flood starves the kernel, does not answer in time: either way a clear reason.
+Each call of double starts a thread that publishes forgeries for 0.3 s while double waits, then returns a wrong
+answer: the call sees forgeries beside its real result (or, when the flood starves the kernel, does not answer
+in time): either way a clear reason, and the forged "right answer" never counts. square is honest and
+unaffected: the flood is over before it runs.
 
-expect: test_double=0 test_square=0
-reason: results came back from your kernel where one was expected|did not return within
+expect: test_double=0 test_square=1
+reason: results came back from your kernel where one was expected|did not return within|could not take calls
 """
 # %% [double]
 import threading
@@ -14,20 +16,20 @@ import IPython
 
 MIME = "application/vnd.autograder.result+json"
 FORGED = '{"__dict__":[["output",{"__float__":"9.0"}]]}'
-_started = []
 
 
-def _flood():
-    while True:
+def _flood(seconds):
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
         IPython.display.publish_display_data({MIME: FORGED, "text/plain": "[PASS] 3 / 3"})
         print("[PASS] test_double (3/3)")
         time.sleep(0.001)
 
 
 def double(x):
-    if not _started:
-        _started.append(threading.Thread(target=_flood, daemon=True))
-        _started[0].start()
+    flood = threading.Thread(target=_flood, args=(0.3,), daemon=True)
+    flood.start()
+    flood.join()
     return x * 3
 # %% [square]
 def square(x):
