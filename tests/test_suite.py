@@ -271,3 +271,20 @@ def test_a_softmax_gradient_test_without_grad_output_tells_right_from_wrong(tmp_
             assert result.passed == passes, result.message
             if not passes:
                 assert "gradient of softmax w.r.t. logits" in result.message
+
+
+@pytest.mark.slow
+def test_a_suite_edited_or_another_of_the_same_file_name_runs_its_own_code(toy_assignment, tmp_path):
+    """pytest's importlib mode would reuse the first test_toy.py imported in this process."""
+    reference = load_reference(toy_assignment.reference_path)
+    edited = tmp_path / "hidden"
+    shutil.copytree(toy_assignment.suite_dir, edited)
+    path = edited / "test_toy.py"
+    path.write_text(path.read_text().replace("def test_square(student, reference, rng):\n",
+                                             "def test_square(student, reference, rng):\n    assert False, 'edited'\n"))
+    with StudentKernel(["def double(x):\n    return x * 2\ndef square(x):\n    return x * x"], LIMITS) as kernel:
+        kernel.run_notebook()
+        square = [{t.test_id: t for t in run_suite(suite, kernel, reference, 1)}["test_square"]
+                  for suite in (toy_assignment.suite_dir, edited, toy_assignment.suite_dir)]
+    assert [t.passed for t in square] == [True, False, True]
+    assert "edited" in square[1].message

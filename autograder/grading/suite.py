@@ -26,6 +26,7 @@ import copy
 import hashlib
 import importlib.util
 import io
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -240,12 +241,15 @@ class SuitePlugin:
 
     def run(self, suite_dir: Path) -> list[TestResult]:
         """Run the hidden suite in ``suite_dir``; raise `SuiteError` if the suite is broken."""
-        with contextlib.redirect_stdout(io.StringIO()) as pytest_output:
-            code = pytest.main(
-                [str(suite_dir), "-q", "--no-header", "-p", "no:cacheprovider", "--import-mode=importlib",
-                 "--rootdir", str(suite_dir), "-o", "python_files=test_*.py", "-o", "addopts=", "--tb=short"],
-                plugins=[self],
-            )
+        try:
+            with contextlib.redirect_stdout(io.StringIO()) as pytest_output:
+                code = pytest.main(
+                    [str(suite_dir), "-q", "--no-header", "-p", "no:cacheprovider", "--import-mode=importlib",
+                     "--rootdir", str(suite_dir), "-o", "python_files=test_*.py", "-o", "addopts=", "--tb=short"],
+                    plugins=[self],
+                )
+        finally:
+            _forget_suite_modules(suite_dir)
         if self.problems or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
                                      pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.INTERRUPTED):
             problems = "\n".join(self.problems) or pytest_output.getvalue()[-self.message_chars:]
@@ -329,6 +333,20 @@ def load_reference(path: Path) -> ModuleType:
 def run_suite(suite_dir: Path, kernel: StudentKernel, reference: ModuleType, seed: int) -> list[TestResult]:
     """Run the hidden suite in ``suite_dir`` against ``kernel``; raise `SuiteError` if the suite is broken."""
     return SuitePlugin(kernel, reference, seed).run(suite_dir)
+
+
+def _forget_suite_modules(suite_dir: Path) -> None:
+    """Drop the suite's modules from ``sys.modules`` after a run.
+
+    pytest's importlib mode names a suite file's module after the file alone and reuses a module
+    already imported under that name: without this, a suite edited since, or another suite with a
+    file of the same name, would run the first one's code in the same process.
+    """
+    prefix = os.path.join(os.path.abspath(suite_dir), "")
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if type(path) is str and os.path.abspath(path).startswith(prefix):
+            del sys.modules[name]
 
 
 def _test_id(item: pytest.Item) -> str:
