@@ -169,10 +169,14 @@ class KernelProcess:
             time.sleep(0.05)
         return True
 
+    def _launched(self) -> subprocess.Popen | None:
+        """The process the manager launched (the outermost sandbox wrapper), once there is one."""
+        return getattr(self.manager.provisioner, "process", None) if self.manager.provisioner else None
+
     def death_reason(self) -> str:
         if self.cgroups is not None and self.cgroups.oom_killed():
             return f"killed: memory limit of {self.limits.memory_mb} MiB exceeded"
-        process = getattr(self.manager.provisioner, "process", None) if self.manager.provisioner else None
+        process = self._launched()
         code = process.poll() if process is not None else None
         if code is not None and code < 0:
             return f"kernel killed by signal {-code}"
@@ -182,7 +186,7 @@ class KernelProcess:
 
     def processes(self) -> list[psutil.Process]:
         """The kernel's host processes: its sandbox's wrappers and everything under them."""
-        process = getattr(self.manager.provisioner, "process", None) if self.manager.provisioner else None
+        process = self._launched()
         if process is None:
             return []
         try:
