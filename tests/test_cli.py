@@ -12,7 +12,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.cli import DEMO_MARKER, batch_summary, build_parser, main, prepare_demo_workdir
+from autograder.cli import main
+from autograder.cli.demo import DEMO_MARKER, prepare_demo_workdir
+from autograder.cli.grading import batch_summary
+from autograder.cli.parser import build_parser
 from autograder.course.assignment import Assignment, CourseError
 from autograder.course.samples import fill_solutions
 from autograder.gradebook.batch import grade_one

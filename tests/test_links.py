@@ -212,7 +212,7 @@ def _everything_under(*folders: Path) -> str:
 @pytest.fixture
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's tables one line per row (long paths in reasons unwrapped)."""
-    monkeypatch.setattr("autograder.cli.console", Console(width=1000))
+    monkeypatch.setattr("autograder.cli.output.console", Console(width=1000))
 
 
 def _summary_rows(text: str) -> dict[str, str]:

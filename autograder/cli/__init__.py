@@ -1,0 +1,72 @@
+"""The ``autograder`` command: collect, grade, validate, check and demo.
+
+- ``collect COURSE_DIR ASSIGNMENT``: nbgrader-collect the latest submissions
+  from the exchange, refusing those that hold links, with a table of who was
+  collected and who was refused and why;
+- ``grade COURSE_DIR ASSIGNMENT``: nbgrader-autograde every (or some)
+  submission in the sandbox, with a progress bar and a summary table;
+- ``validate NOTEBOOK``: a student's quick check, running only the public
+  checks of their notebook in the sandbox;
+- ``check ASSIGNMENT``: the course author's check before release;
+- ``demo``: build a course from this repository, submit the bundled sample
+  class, grade it, export the gradebook and write feedback (in a folder of its
+  own: it refuses to replace one it did not create, unless ``--force``).
+
+A module per command family (`.grading`, `.authoring`, `.student`, `.demo`,
+`.selftest`), the parser in `.parser`, the shared console in `.output`.
+``--course-root`` and ``-v`` go before or after the subcommand's name.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+
+from sqlalchemy.exc import SAWarning
+
+from ..course.assignment import Assignment, CourseError
+from ..gradebook.course_dir import NbgraderCourse, NbgraderError
+from ..grading.suite import SuiteError
+from ..sandbox.confine import SandboxUnavailable
+from . import output
+from .authoring import check_command
+from .demo import demo_command
+from .grading import collect_command, grade_command
+from .parser import build_parser, default_course_root
+from .selftest import security_selftest_command
+from .student import validate_command
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.INFO if args.verbose else logging.ERROR
+    # nbgrader's application loggers set their own level (INFO) and propagate here: filter at the handler.
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s", handlers=[handler])
+    if not args.verbose:
+        # nbgrader's gradebook API trips SQLAlchemy's autoflush warnings on every read; they are harmless
+        # and would bury the summary.
+        warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
+    root = (args.course_root or default_course_root()).resolve()
+    try:
+        if args.command == "collect":
+            return collect_command(NbgraderCourse(args.course_dir.resolve()), args.assignment)
+        if args.command == "grade":
+            return grade_command(NbgraderCourse(args.course_dir.resolve()), args.assignment, args.student, args.force)
+        if args.command == "validate":
+            return validate_command(args.notebook, root)
+        if args.command == "check":
+            return check_command(Assignment(args.assignment, root), args.seeds)
+        if args.command == "selftest":
+            return security_selftest_command(args.category, args.workers)
+        return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force)
+    except (CourseError, SuiteError, SandboxUnavailable, NbgraderError) as exc:
+        output.console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""``collect`` and ``grade``: nbgrader's exchange and autograding of a class, with tables a person reads."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..course.assignment import Assignment, CourseError, autograded_cells, read_notebook
+from ..gradebook.batch import grade_batch
+from ..gradebook.course_dir import NbgraderCourse
+from ..grading.results import JobResult
+from ..sandbox.confine import Sandbox
+from . import output
+
+
+def print_protections(limits_source: Assignment) -> None:
+    sandbox = Sandbox(limits_source.limits(), runtime_dir=Path("/tmp"))
+    table = Table(title="Sandbox protections on this host", show_edge=False)
+    table.add_column("protection")
+    table.add_column("active")
+    table.add_column("detail")
+    for protection in sandbox.protections():
+        table.add_row(protection.name, "yes" if protection.active else "[bold red]NO[/]", protection.detail)
+    output.console.print(table)
+
+
+def collect_command(course: NbgraderCourse, assignment_id: str) -> int:
+    outcomes = course.collect(assignment_id)
+    table = Table(title=f"Collected: {assignment_id} (from the exchange into {course.root / 'submitted'})")
+    table.add_column("student")
+    table.add_column("result")
+    table.add_column("why")
+    for row in outcomes:
+        style = {"refused": "[bold red]", "collected": "[green]"}.get(row.status, "")
+        table.add_row(row.student, f"{style}{row.status}[/]" if style else row.status, escape(row.why))
+    output.console.print(table)
+    refused = sum(row.status == "refused" for row in outcomes)
+    output.console.print(f"{len(outcomes) - refused} of {len(outcomes)} submissions collected or up to date, "
+                  f"{refused} refused")
+    return 1 if refused else 0
+
+
+def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str], force: bool,
+                  expected: dict[str, dict] | None = None) -> int:
+    students = students or course.submitted_students(assignment_id)
+    if not students:
+        raise CourseError(f"no submissions of {assignment_id} under {course.root / 'submitted'}")
+    print_protections(Assignment(assignment_id, course.course_root()))
+    started = time.monotonic()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=output.console) as progress:
+        task = progress.add_task(f"grading {assignment_id}", total=len(students))
+        results = grade_batch(
+            course, assignment_id, students, force=force,
+            on_start=lambda student: progress.update(task, description=f"grading {assignment_id}: {student}"),
+            on_done=lambda student, outcome: progress.advance(task),
+            on_wait=lambda: progress.console.print("another grading run holds this course's lock: waiting for it"),
+        )
+    output.console.print(summary_table(course, assignment_id, results, expected))
+    output.console.print(batch_summary(results, time.monotonic() - started), highlight=False)
+    failures = [student for student, result in results.items() if not result.graded]
+    return 1 if failures else 0
+
+
+def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str, JobResult],
+                  expected: dict[str, dict] | None) -> Table:
+    gradebook = course.scores(assignment_id)
+    # Columns in the notebook's order, which is the order students meet the exercises in.
+    notebook_order = list(autograded_cells(read_notebook(Assignment(assignment_id, course.course_root())
+                                                         .source_notebook)))
+    found = {cell for scores in gradebook.values() for cell in scores}
+    cells = [cell for cell in notebook_order if cell in found] + sorted(found - set(notebook_order))
+    table = Table(title=f"Gradebook: {assignment_id} (scores read back from nbgrader's database)")
+    table.add_column("student")
+    for cell in cells:
+        table.add_column(cell.removeprefix("test_"), justify="right")
+    table.add_column("total", justify="right")
+    if expected is not None:
+        table.add_column("expected", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("sandbox stopped")
+    for student, result in results.items():
+        scores = gradebook.get(student, {})
+        total = sum(scores.values())
+        row = [student, *(f"{scores.get(cell, 0):g}" for cell in cells), f"{total:g}"]
+        if expected is not None:
+            want = expected.get(student, {}).get("total")
+            row.append(f"{want:g} {'ok' if want == total else 'MISMATCH'}" if want is not None else "-")
+        if result.graded:
+            row += ["reused" if result.reused else f"{result.wall_time_s:.1f} s",
+                    stopped_summary(result.sandbox_events)]
+        else:
+            row += ["-", f"[red]{result.status}: {escape(result.error)}[/]"]
+        table.add_row(*row)
+    return table
+
+
+def batch_summary(results: dict[str, JobResult], seconds: float) -> str:
+    """The line under the table: how many were graded now, reused (and why) or not graded."""
+    reused = [result for result in results.values() if result.graded and result.reused]
+    fresh = sum(result.graded and not result.reused for result in results.values())
+    not_graded = len(results) - fresh - len(reused)
+    if not reused and not not_graded:
+        return f"graded {fresh} submission{'' if fresh == 1 else 's'} in {seconds:.1f} s"
+    parts = [f"graded {fresh}"]
+    if reused:
+        why = "; ".join(sorted({result.reused for result in reused}))
+        parts.append(f"reused {len(reused)} ({why}; --force to grade again)")
+    if not_graded:
+        parts.append(f"not graded {not_graded} (the table says why)")
+    return ", ".join(parts) + f" in {seconds:.1f} s"
+
+
+def stopped_summary(events: list[str], shown: int = 3) -> str:
+    """The sandbox's interventions for one submission, one per line (the record holds them all)."""
+    lines = [event if len(event) <= 70 else event[:69] + "…" for event in events[:shown]]
+    if len(events) > shown:
+        lines.append(f"(+{len(events) - shown} more in the grading record)")
+    return "\n".join(lines)

@@ -1,0 +1,78 @@
+"""The command line's shape: subcommands, their arguments and the options every one of them takes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..selftest.cases import CATEGORIES
+
+DEFAULT_ASSIGNMENT = "a01_gradient_descent"
+DESCRIPTION = "The autograder command: collect, grade, validate, check and demo."
+
+
+def default_course_root() -> Path:
+    """This repository when run from it (or installed editable from it), else the working directory."""
+    for candidate in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        if (candidate / "assignments" / "source").is_dir():
+            return candidate
+    return Path.cwd()
+
+
+def common_options(*, top_level: bool) -> argparse.ArgumentParser:
+    """The options every subcommand takes, before or after its name.
+
+    The subcommands' copy defaults to ``SUPPRESS``: an option given only before the subcommand keeps its value
+    (argparse would otherwise overwrite it with the subcommand's default).
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course-root", type=Path, default=None if top_level else argparse.SUPPRESS,
+                        help="course tree with assignments/, reference/ and data/ (default: this repository)")
+    common.add_argument("-v", "--verbose", action="store_true", default=False if top_level else argparse.SUPPRESS,
+                        help="show nbgrader's and the grader's logs")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=DESCRIPTION,
+                                     parents=[common_options(top_level=True)])
+    commands = parser.add_subparsers(dest="command", required=True)
+    common = [common_options(top_level=False)]
+
+    collect = commands.add_parser("collect", parents=common,
+                                  help="collect submissions of one assignment from the exchange")
+    collect.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")
+    collect.add_argument("assignment", help="the assignment's id, e.g. a01_gradient_descent")
+
+    grade = commands.add_parser("grade", parents=common, help="autograde submissions of one assignment")
+    grade.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")
+    grade.add_argument("assignment", help="the assignment's id, e.g. a01_gradient_descent")
+    grade.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
+    grade.add_argument("--force", action="store_true",
+                       help="grade again even a submission whose record can be reused (same submission and suite)")
+
+    validate = commands.add_parser("validate", parents=common, help="run a notebook's public checks in the sandbox")
+    validate.add_argument("notebook", type=Path,
+                          help="the student's notebook, named after its assignment (<assignment>.ipynb)")
+
+    check = commands.add_parser("check", parents=common, help="course author's check of an assignment")
+    check.add_argument("assignment", nargs="?", default=DEFAULT_ASSIGNMENT,
+                       help=f"the assignment's id (default: {DEFAULT_ASSIGNMENT})")
+    check.add_argument("--seeds", type=int, default=3, help="secret seeds to grade the reference under")
+
+    demo = commands.add_parser("demo", parents=common, help="grade the bundled sample class and print the gradebook")
+    demo.add_argument("--workdir", type=Path, default=Path("build/demo"),
+                      help="where the demo builds its course (default: build/demo); replaced on every run, so a "
+                           "folder the demo did not create is refused unless --force")
+    demo.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
+                      help=f"the assignment whose sample class is graded (default: {DEFAULT_ASSIGNMENT})")
+    demo.add_argument("--force", action="store_true",
+                      help="replace --workdir even when it holds files the demo did not create (they are deleted)")
+
+    selftest = commands.add_parser("selftest", parents=common, help="the platform's own checks on this host")
+    selftest.add_argument("what", choices=["security"],
+                          help="security: grade every hostile submission of tests/hostile beside honest students")
+    selftest.add_argument("--category", action="append", default=[], choices=list(CATEGORIES),
+                          help="only this category of attack (repeatable)")
+    selftest.add_argument("--workers", type=int, default=2, help="grader processes sharing the categories")
+    return parser
