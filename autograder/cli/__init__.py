@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "validate":
             return validate_command(args.notebook, root)
         if args.command == "check":
-            return check_command(Assignment(args.assignment, root), args.seeds)
+            return check_command(Assignment(args.assignment, root), args.seeds, sample_class=args.sample_class)
         if args.command == "selftest":
             return security_selftest_command(args.category, args.workers)
         return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force)

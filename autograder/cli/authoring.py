@@ -9,7 +9,7 @@ from ..course.assignment import Assignment
 from . import output
 
 
-def check_command(assignment: Assignment, seeds: int) -> int:
+def check_command(assignment: Assignment, seeds: int, *, sample_class: bool = True) -> int:
     checks = check_assignment(assignment, seeds=seeds)
     table = Table(title=f"autograder check {assignment.id}")
     table.add_column("check")

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..selftest.cases import CATEGORIES
 
 DEFAULT_ASSIGNMENT = "a01_gradient_descent"
-DESCRIPTION = "The autograder command: collect, grade, validate, check and demo."
+DESCRIPTION = "The autograder command: init, new, check, collect, grade, validate, demo and selftest."
 
 
 def default_course_root() -> Path:
@@ -58,7 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", parents=common, help="course author's check of an assignment")
     check.add_argument("assignment", nargs="?", default=DEFAULT_ASSIGNMENT,
                        help=f"the assignment's id (default: {DEFAULT_ASSIGNMENT})")
-    check.add_argument("--seeds", type=int, default=3, help="secret seeds to grade the reference under")
+    check.add_argument("--seeds", type=int, default=5,
+                       help="secret seeds to grade the notebook's solutions and the sample class under (default: 5)")
+    check.add_argument("--no-class", dest="sample_class", action="store_false",
+                       help="skip grading the sample class of assignments/samples/<assignment>/")
+
+    init = commands.add_parser("init", parents=common,
+                               help="start a course: an nbgrader course directory that grades in the sandbox")
+    init.add_argument("course_dir", type=Path, help="the course directory to create (a new or empty folder)")
+    init.add_argument("--course-id", default=None, help="nbgrader's course id (default: the folder's name)")
+    init.add_argument("--exchange", type=Path, default=None,
+                      help="nbgrader's exchange, the folder shared with students (default: COURSE_DIR/exchange)")
+    init.epilog = ("The course tree (assignments/, reference/, data/) is COURSE_DIR itself, or the existing tree "
+                   "given as --course-root.")
+
+    new = commands.add_parser("new", parents=common,
+                              help="start an assignment in the course tree: notebook, hidden suite, reference and "
+                                   "sample class, passing `check` as written")
+    new.add_argument("assignment", help="the new assignment's id (letters, digits and _, e.g. softmax_intro)")
 
     demo = commands.add_parser("demo", parents=common, help="grade the bundled sample class and print the gradebook")
     demo.add_argument("--workdir", type=Path, default=Path("build/demo"),

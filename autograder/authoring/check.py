@@ -13,12 +13,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .course.assignment import Assignment, CourseError, autograded_cells, read_notebook
-from .gradebook.course_dir import NbgraderCourse
-from .grading.reference_check import Check, check_reference, solution_sources
-from .grading.results import JobResult
-from .grading.suite import load_reference, run_suite
-from .sandbox.kernel import StudentKernel
+from ..course.assignment import Assignment, CourseError, autograded_cells, read_notebook
+from ..gradebook.course_dir import NbgraderCourse
+from ..grading.reference_check import Check, check_reference, solution_sources
+from ..grading.results import JobResult
+from ..grading.suite import load_reference, run_suite
+from ..sandbox.kernel import StudentKernel
 
 # Share of each stated tolerance the reference must meet in the author's check.
 AUTHOR_CHECK_MARGIN = 0.5
