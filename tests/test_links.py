@@ -246,7 +246,7 @@ def test_collect_refuses_links_planted_in_the_exchange(toy_course, tmp_path, cap
     inbound = course.root / "exchange" / "dl-course" / "inbound"
     (ann_folder,) = inbound.glob("ann+toy+*")
     stamp = ann_folder.name.split("+")[2]
-    source = course.root / "source" / "toy"
+    source = course.source_dir() / "toy"
 
     def planted(student: str) -> Path:
         folder = inbound / f"{student}+toy+{stamp}+planted"
@@ -296,7 +296,7 @@ def test_grade_refuses_links_in_submitted_and_grades_the_others(toy_course, toy_
     submit(course, "ann", "toy", fill_solutions(toy_release, CORRECT_TOY))
     submit(course, "ben", "toy", fill_solutions(toy_release, {"square": CORRECT_TOY["square"]}))
     secret = GradingRecords(course.root / "grading_results").secret()
-    source_notebook = course.root / "source" / "toy" / "toy.ipynb"
+    source_notebook = course.source_dir() / "toy" / "toy.ipynb"
     reference = course.course_root() / "reference" / "toy.py"
 
     def honest_beside(student: str) -> Path:
@@ -305,7 +305,7 @@ def test_grade_refuses_links_in_submitted_and_grades_the_others(toy_course, toy_
     submit(course, "mallory", "toy", fill_solutions(toy_release, {}))
     _replace(submitted / "mallory" / "toy" / "toy.ipynb").symlink_to(submitted / "ann" / "toy" / "toy.ipynb")
     (submitted / "eve").mkdir()
-    (submitted / "eve" / "toy").symlink_to(course.root / "source" / "toy")
+    (submitted / "eve" / "toy").symlink_to(course.source_dir() / "toy")
     (honest_beside("rex") / "toy.py").symlink_to(reference)
     (honest_beside("sam") / "seed.txt").symlink_to(course.root / "grading_results" / ".secret")
     os.link(source_notebook, _replace(honest_beside("hal") / "toy.ipynb"))
@@ -345,12 +345,12 @@ def test_nbgrader_autograde_run_directly_refuses_links_too(toy_course, toy_relea
     submit(course, "ann", "toy", fill_solutions(toy_release, CORRECT_TOY))
     folder = submit(course, "mallory", "toy", fill_solutions(toy_release, {})).parent
     check_submission(folder, within=course.root / "submitted")  # passes: ordinary files
-    _replace(folder / "toy.ipynb").symlink_to(course.root / "source" / "toy" / "toy.ipynb")  # planted after the check
+    _replace(folder / "toy.ipynb").symlink_to(course.source_dir() / "toy" / "toy.ipynb")  # planted after the check
     with pytest.raises(NbgraderError, match=r"toy\.ipynb is a symbolic link") as raised:
         course.autograde("toy", "mallory")
     assert raised.value.summary().startswith("refused: toy.ipynb is a symbolic link (to ")
     _replace(folder / "toy.ipynb")
-    os.link(course.root / "source" / "toy" / "toy.ipynb", folder / "toy.ipynb")
+    os.link(course.source_dir() / "toy" / "toy.ipynb", folder / "toy.ipynb")
 
     done = nbgrader("autograde", "toy", cwd=course.root, check=False)
     assert done.returncode != 0

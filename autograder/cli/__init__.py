@@ -1,5 +1,8 @@
-"""The ``autograder`` command: collect, grade, validate, check and demo.
+"""The ``autograder`` command: init, new, check, collect, grade, validate, demo and selftest.
 
+- ``init COURSE_DIR``: a new nbgrader course directory that grades in the
+  sandbox, and what to do next; ``new ASSIGNMENT``: a starter assignment in
+  the course tree that passes ``check`` as written;
 - ``collect COURSE_DIR ASSIGNMENT``: nbgrader-collect the latest submissions
   from the exchange, refusing those that hold links, with a table of who was
   collected and who was refused and why;
@@ -12,7 +15,7 @@
   class, grade it, export the gradebook and write feedback (in a folder of its
   own: it refuses to replace one it did not create, unless ``--force``).
 
-A module per command family (`.grading`, `.authoring`, `.student`, `.demo`,
+A module per command family (`.course`, `.grading`, `.authoring`, `.student`, `.demo`,
 `.selftest`), the parser in `.parser`, the shared console in `.output`.
 ``--course-root`` and ``-v`` go before or after the subcommand's name.
 """
@@ -31,6 +34,7 @@ from ..grading.suite import SuiteError
 from ..sandbox.confine import SandboxUnavailable
 from . import output
 from .authoring import check_command
+from .course import init_command, new_command
 from .demo import demo_command
 from .grading import collect_command, grade_command
 from .parser import build_parser, default_course_root
@@ -60,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
             return validate_command(args.notebook, root)
         if args.command == "check":
             return check_command(Assignment(args.assignment, root), args.seeds, sample_class=args.sample_class)
+        if args.command == "init":
+            return init_command(args.course_dir, course_tree=args.course_root, course_id=args.course_id,
+                                exchange=args.exchange)
+        if args.command == "new":
+            return new_command(root, args.assignment)
         if args.command == "selftest":
             return security_selftest_command(args.category, args.workers)
         return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force)

@@ -46,9 +46,12 @@ def collect_command(course: NbgraderCourse, assignment_id: str) -> int:
 
 def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str], force: bool,
                   expected: dict[str, dict] | None = None) -> int:
+    course.check_ready_to_grade(assignment_id)
     students = students or course.submitted_students(assignment_id)
     if not students:
-        raise CourseError(f"no submissions of {assignment_id} under {course.root / 'submitted'}")
+        raise CourseError(f"no submissions of {assignment_id} under {course.root / 'submitted'}: students submit with "
+                          f"`nbgrader submit {assignment_id}`, then `autograder collect {course.root} {assignment_id}` "
+                          "copies their submissions there")
     print_protections(Assignment(assignment_id, course.course_root()))
     started = time.monotonic()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -86,7 +89,10 @@ def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str,
     for student, result in results.items():
         scores = gradebook.get(student, {})
         total = sum(scores.values())
-        row = [student, *(f"{scores.get(cell, 0):g}" for cell in cells), f"{total:g}"]
+        if result.graded:
+            row = [student, *(f"{scores.get(cell, 0):g}" for cell in cells), f"{total:g}"]
+        else:  # no score at all: a 0 here would read as a grade (nbgrader keeps any earlier one)
+            row = [student, *("-" for _ in cells), "[red]not graded[/]"]
         if expected is not None:
             want = expected.get(student, {}).get("total")
             row.append(f"{want:g} {'ok' if want == total else 'MISMATCH'}" if want is not None else "-")

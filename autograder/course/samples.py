@@ -10,6 +10,7 @@ each student must get.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
@@ -85,3 +86,25 @@ def submit_samples(samples_dir: Path, release_notebook: Path, submitted_dir: Pat
         write_submission(submitted_dir, sample.stem, assignment, build_submission(release_notebook, sample), timestamp)
         students.append(sample.stem)
     return students
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder.course.samples SAMPLE NOTEBOOK``: write a sample student's answers into a notebook.
+
+    For trying a sample student in Jupyter, or playing one in a walk-through: each section of SAMPLE replaces
+    the solution cell of NOTEBOOK (a release notebook) with that grade_id.
+    """
+    parser = argparse.ArgumentParser(prog="python -m autograder.course.samples",
+                                     description="Write a sample student's answers into a notebook.")
+    parser.add_argument("sample", type=Path, help="a sample student's file (assignments/samples/<id>/<student>.py)")
+    parser.add_argument("notebook", type=Path, help="the notebook to fill in (a fetched or released one)")
+    args = parser.parse_args(argv)
+    try:
+        nbformat.write(build_submission(args.notebook, args.sample), args.notebook)
+    except (ValueError, OSError) as exc:
+        parser.exit(2, f"error: {exc}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -87,6 +87,7 @@ def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *,
                 on_done: Callable[[str, JobResult], None] | None = None,
                 on_wait: Callable[[], None] | None = None) -> dict[str, JobResult]:
     """Autograde ``students``; each gets its `JobResult` (failed or refused ones with the reason in ``error``)."""
+    course.check_ready_to_grade(assignment)
     preflight(course)
     records = GradingRecords(course.root / "grading_results")
     outcomes: dict[str, JobResult] = {}

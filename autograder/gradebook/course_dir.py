@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,9 @@ from nbgrader.utils import capture_log
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from ..course.assignment import CourseError
 from .exchange import CollectOutcome, LinkRefusingCollect
+from .preprocessor import SandboxedGrading
 
 # nbgrader runs the ``alembic`` executable by name; find it next to this interpreter even in an
 # unactivated venv.
@@ -32,12 +33,16 @@ _BIN = str(Path(sys.executable).parent)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
-CONFIG_TEMPLATE = '''"""nbgrader configuration for this course, written by autograder."""
+CONFIG_TEMPLATE = '''"""nbgrader configuration for this course, written by autograder (edit freely)."""
 from autograder.nbgrader_config import configure
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = {course_id!r}
+# Source notebooks are read where the course tree keeps them, next to their hidden suites.
+c.CourseDirectory.source_directory = {source_directory!r}
+# The folder students fetch from and submit to: every student's account must be able to write it.
 c.Exchange.root = {exchange!r}
+# Autograding runs in the sandbox, with the hidden suites, references and data of this course tree.
 configure(c, course_root={course_root!r})
 '''
 
@@ -64,21 +69,31 @@ class NbgraderCourse:
     root: Path
 
     @classmethod
-    def create(cls, root: Path, course_root: Path, course_id: str = "dl-course") -> NbgraderCourse:
-        """A new nbgrader course directory whose sources come from ``course_root/assignments/source``."""
+    def create(cls, root: Path, course_root: Path, course_id: str = "dl-course",
+               exchange: Path | None = None) -> NbgraderCourse:
+        """A new nbgrader course directory at ``root`` that releases and grades the course tree ``course_root``.
+
+        nbgrader reads the source notebooks in place (``course_root/assignments/source``), so an edited
+        notebook is what the next release holds. ``exchange`` defaults to ``root/exchange``.
+        """
         root.mkdir(parents=True, exist_ok=True)
-        exchange = root / "exchange"
-        exchange.mkdir(exist_ok=True)
-        exchange.chmod(0o777)  # nbgrader's exchange is shared by the instructor and every student
+        if exchange is None:
+            exchange = root / "exchange"
+            exchange.mkdir(exist_ok=True)
+            exchange.chmod(0o777)  # nbgrader's exchange is shared by the instructor and every student
+        source = (course_root / "assignments" / "source").resolve()
+        # Relative when inside the course directory, so the two folders can move together.
+        source_directory = str(source.relative_to(root.resolve())) if source.is_relative_to(root.resolve()) \
+            else str(source)
         (root / "nbgrader_config.py").write_text(CONFIG_TEMPLATE.format(
-            course_id=course_id, course_root=str(course_root.resolve()), exchange=str(exchange)))
-        source = root / "source"
-        if source.exists():
-            shutil.rmtree(source)
-        shutil.copytree(course_root / "assignments" / "source", source)
+            course_id=course_id, course_root=str(course_root.resolve()), exchange=str(exchange.resolve()),
+            source_directory=source_directory))
         return cls(root)
 
     def config(self) -> Config:
+        if not (self.root / "nbgrader_config.py").is_file():
+            raise CourseError(f"{self.root} is not an nbgrader course (no nbgrader_config.py there): start one with "
+                              f"`autograder init {self.root}`, or give the course directory that has it")
         config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
         config.CourseDirectory.root = str(self.root)
         return config
@@ -88,12 +103,32 @@ class NbgraderCourse:
         configured = self.config().SandboxedGrading.get("course_root")
         return Path(configured) if configured else self.root.parent
 
+    def source_dir(self) -> Path:
+        """Where nbgrader reads this course's source notebooks (``source_directory``, ``source/`` by default)."""
+        return self.root / self.config().CourseDirectory.get("source_directory", "source")
+
     def api(self, **overrides: object) -> NbGraderAPI:
         config = self.config()
         for section, values in overrides.items():
             for key, value in values.items():  # type: ignore[attr-defined]
                 config[section][key] = value
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+    def check_ready_to_grade(self, assignment: str) -> None:
+        """Refuse, in one line with the fix, a course that would fail every student for the same reason."""
+        config = self.config()
+        if SandboxedGrading not in (config.Autograde.get("autograde_preprocessors") or []):
+            raise CourseError(f"{self.root / 'nbgrader_config.py'} does not send autograding to the sandbox: add "
+                              "`from autograder.nbgrader_config import configure` and "
+                              "`configure(c, course_root=...)` (docs/configuration.md)")
+        with Gradebook(self.api().coursedir.db_url) as gradebook:
+            try:
+                gradebook.find_assignment(assignment)
+            except MissingEntry:
+                known = ", ".join(a.name for a in gradebook.assignments) or "none"
+                raise CourseError(f"assignment {assignment} is not in the gradebook of {self.root} (released: "
+                                  f"{known}): release it first with `nbgrader generate_assignment {assignment}` "
+                                  "in the course directory, then grade") from None
 
     def _check(self, outcome: dict, step: str) -> dict:
         if not outcome.get("success"):
