@@ -5,7 +5,11 @@ A hidden suite needs only this module::
     from autograder.testing import assert_close, grade_cell, points
 
 Fixtures (``student``, ``reference``, ``rng``) come from the grader's pytest
-plugin and need no import. See ``docs/suite-authoring.md``.
+plugin and need no import. A call through ``student`` or ``reference`` fails
+when the function changes one of its arguments in place, unless the suite
+allows it: ``student.mutating("params").call_in_place("step_", params, grads)``
+returns an `InPlaceResult` (the output, and the arguments as the call left
+them). See ``docs/suite-authoring.md``.
 """
 
 from .grading.compare import (
@@ -18,10 +22,12 @@ from .grading.compare import (
     relative_error,
     tolerance_margin,
 )
+from .grading.proxies import InPlaceResult
 from .grading.suite import grade_cell, points
 
 __all__ = [
     "ComparisonError",
+    "InPlaceResult",
     "assert_close",
     "assert_gradients_close",
     "assert_scalar_close",

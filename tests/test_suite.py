@@ -127,7 +127,7 @@ class LocalKernel:
         self.functions = functions
         self.calls = []
 
-    def call(self, name, args=(), kwargs=None, *, wrt=(), grad_output=None, banned_ops=()):
+    def call(self, name, args=(), kwargs=None, *, wrt=(), grad_output=None, banned_ops=(), inputs=None):
         self.calls.append({"name": name, "wrt": tuple(wrt), "grad_output": grad_output})
         try:
             return wire.invoke(self.functions[name], copy.deepcopy(args), kwargs or {}, tuple(wrt), grad_output)

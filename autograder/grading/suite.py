@@ -6,7 +6,9 @@ A hidden suite is an ordinary pytest file run in the trusted grader. It gets:
   returns plain data (``student.mse(y_hat, y)``, ``student.gradients(...)``);
   a gradient call without ``grad_output`` differentiates ``sum(output * g)``
   for a secret random ``g``, the same for both sides of one test
-  (`GradOutputs`), so no gradient check is vacuous by accident;
+  (`GradOutputs`), so no gradient check is vacuous by accident; a call
+  that changes one of its arguments in place fails, naming it, unless the
+  suite allows it (``student.mutating("params")``, see `proxies`);
 - ``reference``: the reference module behind the same interface;
 - ``rng``: inputs drawn from a generator seeded by the job's secret seed and
   the test's id, so each test sees the same inputs whatever else runs;
@@ -22,13 +24,11 @@ author's check also needs (`SuitePlugin.zero_gradients`).
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import importlib.util
 import io
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,10 +36,9 @@ from typing import Any
 import pytest
 import torch
 
-from ..sandbox import wire
 from ..sandbox.kernel import StudentCodeError, StudentKernel
-from .compare import ComparisonError, describe_inputs
 from .compare.failures import _DEFAULT_TOLERANCES
+from .proxies import ReferenceProxy, StudentProxy
 from .results import TestResult
 
 
@@ -51,89 +50,6 @@ def points(value: float) -> pytest.MarkDecorator:
 def grade_cell(cell_id: str) -> pytest.MarkDecorator:
     """Mark a hidden test (or a class/module of them) as feeding nbgrader grade cell ``cell_id``."""
     return pytest.mark.grade_cell(cell_id)
-
-
-class StudentProxy:
-    """The student's notebook namespace, reached through the kernel: only plain data comes back."""
-
-    def __init__(self, kernel: StudentKernel, banned_ops: tuple[str, ...] = (),
-                 grad_outputs: GradOutputs | None = None) -> None:
-        self._kernel = kernel
-        self._banned_ops = banned_ops
-        self._grad_outputs = grad_outputs
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return lambda *args, **kwargs: self._kernel.call(name, args, kwargs, banned_ops=self._banned_ops)["output"]
-
-    def gradients(self, name: str, args: tuple, wrt: tuple[int, ...], grad_output: Any = None) -> tuple[Any, tuple]:
-        """Run ``name(*args)`` with ``requires_grad`` on ``args[i]`` for i in wrt; return (output, grads).
-
-        The grads are those of ``sum(output * grad_output)``. Without ``grad_output``, the test's secret
-        random one (`GradOutputs`) for the shape of the reference's output, so the student's gradient
-        and the reference's are taken with the same weights.
-        """
-        expected = None
-        if grad_output is None and self._grad_outputs is not None:
-            expected = self._expected_output(name, args)
-            grad_output = self._grad_outputs.default_for(expected)
-        try:
-            result = self._kernel.call(name, args, {}, wrt=wrt, grad_output=grad_output,
-                                       banned_ops=self._banned_ops)
-        except StudentCodeError as error:
-            if expected is not None and grad_output is not None and "Mismatch in shape" in str(error):
-                self._raise_if_shape_differs(name, args, expected)
-            raise
-        return result["output"], result["grads"]
-
-    def _expected_output(self, name: str, args: tuple) -> Any:
-        """What the output will look like: the reference's, or (no reference function) the student's own."""
-        function = getattr(self._grad_outputs.reference, name, None) if self._grad_outputs else None
-        if callable(function):
-            return function(*copy.deepcopy(args))
-        return self._kernel.call(name, args, {}, banned_ops=self._banned_ops)["output"]
-
-    def _raise_if_shape_differs(self, name: str, args: tuple, expected: Any) -> None:
-        """The default grad_output has the reference's shape: a student's output of another cannot take it."""
-        got = self._kernel.call(name, args, {}, banned_ops=self._banned_ops)["output"]
-        if type(got) is torch.Tensor and type(expected) is torch.Tensor and got.shape != expected.shape:
-            raise ComparisonError(f"{name}({describe_inputs(args)}) -> result: shape mismatch: expected "
-                                  f"{list(expected.shape)}, got {list(got.shape)}; a gradient is checked only "
-                                  "on an output of the expected shape.")
-
-    def banning(self, *ops: str) -> StudentProxy:
-        """The same functions, but a call fails when the student's code runs one of ``ops``, forward or backward.
-
-        ``ops`` are aten operator names (``"aten::convolution"``), so the rule
-        holds however the code reaches the operator: ``F.conv2d``, an alias
-        taken at import time, ``nn.Conv2d``, ``torch.ops``. Use it where an
-        exercise asks students to build something without the library's version.
-        """
-        return StudentProxy(self._kernel, (*self._banned_ops, *ops), self._grad_outputs)
-
-
-class ReferenceProxy:
-    """The reference module with the student's interface; inputs are copied so it cannot alter them."""
-
-    def __init__(self, module: ModuleType, grad_outputs: GradOutputs | None = None) -> None:
-        self._module = module
-        self._grad_outputs = grad_outputs
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        function = getattr(self._module, name)
-        return lambda *args, **kwargs: function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-
-    def gradients(self, name: str, args: tuple, wrt: tuple[int, ...], grad_output: Any = None) -> tuple[Any, tuple]:
-        """As `StudentProxy.gradients`, with the reference; the default grad_output follows its output's shape."""
-        function = getattr(self._module, name)
-        given = grad_output is not None
-        if not given and self._grad_outputs is not None:
-            grad_output = self._grad_outputs.default_for(function(*copy.deepcopy(args)))
-        result = wire.invoke(function, copy.deepcopy(args), {}, wrt, grad_output)
-        if self._grad_outputs is not None:
-            self._grad_outputs.note_reference(name, wrt, given, result["grads"])
-        return result["output"], result["grads"]
 
 
 class GradOutputs:

@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import wire
+from . import input_watch, wire
 from .confine import Limits, Protection
+from .input_changes import InputRule, check_inputs, note_on_error
 from .messages import (
     DEFAULT_CAPS,
     Caps,
@@ -38,12 +39,17 @@ from .process import WORKDIR_PREFIX, KernelProcess
 
 log = logging.getLogger(__name__)
 
+# The watch module's name holds "autograder_wire" too, so its frames stay out of the student's traceback.
 _AGENT = """
-def __autograder_install(source):
+def __autograder_install(source, watch_source):
     import types
     import IPython
     codec = types.ModuleType("autograder_wire")
     exec(compile(source, "autograder_wire", "exec"), codec.__dict__)
+    watch = types.ModuleType("autograder_wire_watch")
+    exec(compile(watch_source, "autograder_wire_watch", "exec"), watch.__dict__)
+    def publish(value):
+        IPython.display.publish_display_data({codec.MIME_TYPE: codec.encode(value)})
     def call(request):
         request = codec.decode(request)
         function = IPython.get_ipython().user_ns.get(request["name"])
@@ -52,11 +58,21 @@ def __autograder_install(source):
                 f"{request['name']} is not defined in your notebook: "
                 "check that the cell defining it runs without errors"
             )
-        result = codec.invoke(function, request["args"], request["kwargs"], tuple(request["wrt"]),
-                              request["grad_output"], record_ops=request["record_ops"])
-        IPython.display.publish_display_data({codec.MIME_TYPE: codec.encode(result)})
+        watched = watch.InputWatch(function) if request["watch_inputs"] else None
+        try:
+            result = codec.invoke(watched or function, request["args"], request["kwargs"], tuple(request["wrt"]),
+                                  request["grad_output"], record_ops=request["record_ops"])
+        except Exception:
+            if watched is not None and watched.changed:
+                publish({"raised": True, "inputs": watched.report()})
+            raise
+        if watched is not None:
+            result["inputs"] = watched.report()
+            if request["return_inputs"]:
+                result["args"], result["kwargs"] = tuple(request["args"]), request["kwargs"]
+        publish(result)
     return call
-__autograder__ = __autograder_install(%r)
+__autograder__ = __autograder_install(%r, %r)
 del __autograder_install
 """
 
@@ -157,8 +173,8 @@ class StudentKernel:
         return runs
 
     def _install_agent(self) -> None:
-        source = Path(wire.__file__).read_text()
-        result = self._execute(_AGENT % source, self.limits.call_timeout_s, what="grader set-up")
+        sources = (Path(wire.__file__).read_text(), Path(input_watch.__file__).read_text())
+        result = self._execute(_AGENT % sources, self.limits.call_timeout_s, what="grader set-up")
         self._unusable = "" if result.status == "ok" else (
             f"after your notebook ran, the kernel could not take calls ({result.status}: "
             f"{result.error.strip().splitlines()[-1] if result.error.strip() else 'no detail'})")
@@ -168,19 +184,24 @@ class StudentKernel:
     # ------------------------------------------------------------ calls
 
     def call(self, name: str, args: tuple = (), kwargs: dict | None = None, *, wrt: tuple = (),
-             grad_output: Any = None, banned_ops: tuple[str, ...] = ()) -> dict:
+             grad_output: Any = None, banned_ops: tuple[str, ...] = (), inputs: InputRule | None = None) -> dict:
         """Call the student's ``name(*args, **kwargs)`` in the kernel; return its decoded result dict.
 
         ``banned_ops`` (aten operator names such as ``"aten::convolution"``) makes the call fail with
         `StudentCodeError` when the student's code ran one of them, forward or backward (see
-        `wire.invoke`; the kernel reports, the grader decides).
+        `wire.invoke`; the kernel reports, the grader decides). So does ``inputs`` when the call changed
+        an argument in place that the rule does not allow (see `input_changes`); with
+        ``inputs.return_inputs`` the result also holds ``args`` and ``kwargs`` as the call left them.
         """
         if self._process is None:
             self.run_notebook()
         if self._unusable:
             raise StudentCodeError(f"{name} could not be called: {self._unusable}")
-        request = wire.encode({"name": name, "args": tuple(args), "kwargs": kwargs or {}, "wrt": list(wrt),
-                               "grad_output": grad_output, "record_ops": bool(banned_ops)})
+        kwargs = kwargs or {}
+        request = wire.encode({"name": name, "args": tuple(args), "kwargs": kwargs, "wrt": list(wrt),
+                               "grad_output": grad_output, "record_ops": bool(banned_ops),
+                               "watch_inputs": inputs is not None,
+                               "return_inputs": inputs is not None and inputs.return_inputs})
         # The call's time limit covers reading its result back too: a result built to be slow to decode
         # must not hold the grader past it.
         deadline = time.monotonic() + self.limits.call_timeout_s
@@ -209,9 +230,12 @@ class StudentKernel:
                 raise StudentCodeError(f"{name}: malformed result from your kernel")
             if banned_ops:
                 check_ops(name, decoded, banned_ops)
+            if inputs is not None:
+                check_inputs(name, decoded, tuple(args), kwargs, inputs)
             return decoded
         if result.status == "error":
-            raise StudentCodeError(f"{name} raised an exception{self._stopped_cells_note(result.error)}",
+            note = note_on_error(result, tuple(args), kwargs, inputs) if inputs is not None else ""
+            raise StudentCodeError(f"{name} raised an exception{note}{self._stopped_cells_note(result.error)}",
                                    result.error)
         self.run_notebook()  # fresh kernel for the remaining tests
         if result.status == "timeout":

@@ -1,0 +1,183 @@
+"""The ``student`` and ``reference`` fixtures: two implementations behind one interface.
+
+``student.f(...)`` calls the student's ``f`` in their sandboxed kernel and
+returns plain data; ``reference.f(...)`` calls the reference module's ``f`` on
+copies of the inputs. Both watch the arguments: by default a call that changes
+one of them in place fails, naming it (``gd_step changed its argument `w` in
+place ...``), since a function that updates its caller's tensors is a bug that
+the copy-per-call wire would otherwise hide. A function meant to update in
+place is called through ``mutating(...)``, and `call_in_place` returns the
+arguments as the call left them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import torch
+
+from ..sandbox import wire
+from ..sandbox.input_changes import InputRule, describe, read_report
+from ..sandbox.input_watch import InputWatch, parameter_names
+from ..sandbox.kernel import StudentCodeError, StudentKernel
+from .compare import ComparisonError, describe_inputs
+
+if TYPE_CHECKING:
+    from .suite import GradOutputs
+
+
+class InPlaceResult(NamedTuple):
+    """What `StudentProxy.call_in_place` returns: the output, and the arguments as the call left them."""
+
+    output: Any
+    args: tuple
+    kwargs: dict
+
+
+def _may_change(arguments: tuple) -> tuple[int | str, ...]:
+    if not all(type(a) is str or (type(a) is int and a >= 0) for a in arguments):
+        raise TypeError(f"mutating() takes argument positions (0 for the first) and names, not {arguments!r}")
+    return arguments
+
+
+class StudentProxy:
+    """The student's notebook namespace, reached through the kernel: only plain data comes back."""
+
+    def __init__(self, kernel: StudentKernel, banned_ops: tuple[str, ...] = (),
+                 grad_outputs: GradOutputs | None = None, may_change: tuple[int | str, ...] = ()) -> None:
+        self._kernel = kernel
+        self._banned_ops = banned_ops
+        self._grad_outputs = grad_outputs
+        self._may_change = may_change
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self._call(name, args, kwargs)["output"]
+
+    def _call(self, name: str, args: tuple, kwargs: dict, *, return_inputs: bool = False, **options: Any) -> dict:
+        reference = self._grad_outputs.reference if self._grad_outputs is not None else None
+        function = getattr(reference, name, None)
+        names = tuple(parameter_names(function, len(args))) if callable(function) else ()
+        rule = InputRule(self._may_change, names, return_inputs)
+        return self._kernel.call(name, args, kwargs, banned_ops=self._banned_ops, inputs=rule, **options)
+
+    def gradients(self, name: str, args: tuple, wrt: tuple[int, ...], grad_output: Any = None) -> tuple[Any, tuple]:
+        """Run ``name(*args)`` with ``requires_grad`` on ``args[i]`` for i in wrt; return (output, grads).
+
+        The grads are those of ``sum(output * grad_output)``. Without ``grad_output``, the test's secret
+        random one (`GradOutputs`) for the shape of the reference's output, so the student's gradient
+        and the reference's are taken with the same weights.
+        """
+        expected = None
+        if grad_output is None and self._grad_outputs is not None:
+            expected = self._expected_output(name, args)
+            grad_output = self._grad_outputs.default_for(expected)
+        try:
+            result = self._call(name, args, {}, wrt=wrt, grad_output=grad_output)
+        except StudentCodeError as error:
+            if expected is not None and grad_output is not None and "Mismatch in shape" in str(error):
+                self._raise_if_shape_differs(name, args, expected)
+            raise
+        return result["output"], result["grads"]
+
+    def _expected_output(self, name: str, args: tuple) -> Any:
+        """What the output will look like: the reference's, or (no reference function) the student's own."""
+        function = getattr(self._grad_outputs.reference, name, None) if self._grad_outputs else None
+        if callable(function):
+            return function(*copy.deepcopy(args))
+        return self._call(name, args, {})["output"]
+
+    def _raise_if_shape_differs(self, name: str, args: tuple, expected: Any) -> None:
+        """The default grad_output has the reference's shape: a student's output of another cannot take it."""
+        got = self._call(name, args, {})["output"]
+        if type(got) is torch.Tensor and type(expected) is torch.Tensor and got.shape != expected.shape:
+            raise ComparisonError(f"{name}({describe_inputs(args)}) -> result: shape mismatch: expected "
+                                  f"{list(expected.shape)}, got {list(got.shape)}; a gradient is checked only "
+                                  "on an output of the expected shape.")
+
+    def banning(self, *ops: str) -> StudentProxy:
+        """The same functions, but a call fails when the student's code runs one of ``ops``, forward or backward.
+
+        ``ops`` are aten operator names (``"aten::convolution"``), so the rule
+        holds however the code reaches the operator: ``F.conv2d``, an alias
+        taken at import time, ``nn.Conv2d``, ``torch.ops``. Use it where an
+        exercise asks students to build something without the library's version.
+        """
+        return StudentProxy(self._kernel, (*self._banned_ops, *ops), self._grad_outputs, self._may_change)
+
+    def mutating(self, *arguments: int | str) -> StudentProxy:
+        """The same functions, but these arguments may be changed in place (all others still may not).
+
+        ``arguments`` are positions (0 for the first) or names: a keyword the
+        test passes, or a parameter's name in the reference (or the student's)
+        function. Nested values count as their argument's (``params[0]`` is
+        ``params``). Use it for a function meant to update in place (an
+        optimizer's step), with `call_in_place` to see what it did.
+        """
+        return StudentProxy(self._kernel, self._banned_ops, self._grad_outputs,
+                            (*self._may_change, *_may_change(arguments)))
+
+    def call_in_place(self, name: str, *args: Any, **kwargs: Any) -> InPlaceResult:
+        """Call ``name(*args, **kwargs)``; return its output and its arguments as the call left them.
+
+        The suite's own ``args`` never change (each call gets a copy in the
+        kernel): what the student's function did to them comes back here.
+        """
+        result = self._call(name, args, kwargs, return_inputs=True)
+        return InPlaceResult(result["output"], result["args"], result["kwargs"])
+
+
+class ReferenceProxy:
+    """The reference module with the student's interface; inputs are copied so it cannot alter them.
+
+    Its arguments are watched as the student's are, so a suite that forgets
+    ``mutating(...)`` for a function meant to update in place fails loudly
+    for the reference too, rather than for every student.
+    """
+
+    def __init__(self, module: ModuleType, grad_outputs: GradOutputs | None = None,
+                 may_change: tuple[int | str, ...] = ()) -> None:
+        self._module = module
+        self._grad_outputs = grad_outputs
+        self._may_change = may_change
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        function = getattr(self._module, name)
+        return lambda *args, **kwargs: self._invoke(name, function, args, kwargs)[0]["output"]
+
+    def _invoke(self, name: str, function: Any, args: tuple, kwargs: dict, wrt: tuple[int, ...] = (),
+                grad_output: Any = None) -> tuple[dict, tuple, dict]:
+        """`wire.invoke` on copies of the inputs, watched; the result and the copies as the call left them."""
+        copies, kwarg_copies = copy.deepcopy(args), copy.deepcopy(kwargs)
+        watch = InputWatch(function)
+        result = wire.invoke(watch, copies, kwarg_copies, wrt, grad_output)
+        rule = InputRule(self._may_change, tuple(parameter_names(function, len(args))))
+        refused = [change for change in read_report(watch.report(), args, kwargs) if not rule.allows(change)]
+        if refused:
+            raise RuntimeError(f"the reference's {describe(name, refused)}. If it is meant to update in place, "
+                               "call it through reference.mutating(...) and student.mutating(...) in the suite")
+        return result, copies, kwarg_copies
+
+    def gradients(self, name: str, args: tuple, wrt: tuple[int, ...], grad_output: Any = None) -> tuple[Any, tuple]:
+        """As `StudentProxy.gradients`, with the reference; the default grad_output follows its output's shape."""
+        function = getattr(self._module, name)
+        given = grad_output is not None
+        if not given and self._grad_outputs is not None:
+            grad_output = self._grad_outputs.default_for(self._invoke(name, function, args, {})[0]["output"])
+        result = self._invoke(name, function, args, {}, wrt, grad_output)[0]
+        if self._grad_outputs is not None:
+            self._grad_outputs.note_reference(name, wrt, given, result["grads"])
+        return result["output"], result["grads"]
+
+    def mutating(self, *arguments: int | str) -> ReferenceProxy:
+        """As `StudentProxy.mutating`, for the reference."""
+        return ReferenceProxy(self._module, self._grad_outputs, (*self._may_change, *_may_change(arguments)))
+
+    def call_in_place(self, name: str, *args: Any, **kwargs: Any) -> InPlaceResult:
+        """As `StudentProxy.call_in_place`: the output, and the copies of the arguments as the call left them."""
+        result, copies, kwarg_copies = self._invoke(name, getattr(self._module, name), args, kwargs)
+        return InPlaceResult(result["output"], copies, kwarg_copies)
