@@ -21,6 +21,12 @@ docs/suite-authoring.md:
   proportion to the secret relation's own size (scale-free), and the reference
   clears them at half the tolerance under every seed of the author's check;
 - the loss the student reports must be the loss of the parameters returned.
+
+Every call, through ``student`` and ``reference`` alike, must leave its
+arguments as they were (a01-4): a ``gd_step`` that does ``w -= lr * dw`` on
+the caller's ``w`` fails with "gd_step changed its argument `w` in place".
+No function of a01 is meant to update its inputs, so the suite allows none
+(``student.mutating(...)`` would).
 """
 
 import pytest
@@ -35,7 +41,7 @@ from autograder.testing import (
     points,
 )
 
-SUITE_VERSION = "a01-3"
+SUITE_VERSION = "a01-4"
 
 GRADIENT_HINT = "for L = mean((X @ w + b - y)^2): dL/dw = 2/n * X^T (y_hat - y) and dL/db = 2/n * sum(y_hat - y)"
 TRAINING_HINT = ("start from w = zeros(d), b = 0; per epoch, take the batches in order (the last one may be "
@@ -152,6 +158,8 @@ class TestMseGrad:
 
 @grade_cell("test_gd_step")
 class TestGdStep:
+    # gd_step must return new tensors: one that updates the caller's w and b in place (w -= lr * dw) fails
+    # both tests, naming them, as every call does that changes an argument the suite did not allow.
     @points(1)
     def test_values(self, student, reference, rng):
         w, dw = rng.normal((3,)), rng.normal((3,))
