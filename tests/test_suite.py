@@ -82,6 +82,21 @@ def test_a_test_without_points_makes_the_suite_refuse_to_grade(toy_assignment, t
 
 
 @pytest.mark.slow
+def test_a_plain_assert_in_a_suite_shows_the_student_no_hidden_value(toy_assignment, tmp_path):
+    suite = tmp_path / "hidden"
+    shutil.copytree(toy_assignment.suite_dir, suite)
+    (suite / "test_plain.py").write_text(
+        "import torch\nfrom autograder.testing import grade_cell, points\n\n"
+        "@grade_cell('test_double')\n@points(0)\ndef test_plain(student, rng):\n"
+        "    x = torch.tensor([12345.5, 67890.25])\n    assert torch.equal(student.double(x), x * 3)\n")
+    results = run(toy_assignment, ["def double(x):\n    return x * 2\ndef square(x):\n    return x * x"],
+                  suite_dir=suite)
+    plain = results["test_plain"]
+    assert plain.outcome == "failed" and plain.message == "a hidden check failed (the test states no detail)"
+    assert "12345" not in plain.message and "24691" not in plain.message
+
+
+@pytest.mark.slow
 def test_a_suite_that_cannot_import_is_reported_with_its_file(toy_assignment, tmp_path):
     suite = tmp_path / "hidden"
     shutil.copytree(toy_assignment.suite_dir, suite)

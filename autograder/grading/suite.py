@@ -29,6 +29,7 @@ import importlib.util
 import io
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -158,10 +159,12 @@ class SuitePlugin:
     def run(self, suite_dir: Path) -> list[TestResult]:
         """Run the hidden suite in ``suite_dir``; raise `SuiteError` if the suite is broken."""
         try:
-            with contextlib.redirect_stdout(io.StringIO()) as pytest_output:
+            with contextlib.redirect_stdout(io.StringIO()) as pytest_output, _plain_asserts():
                 code = pytest.main(
                     [str(suite_dir), "-q", "--no-header", "-p", "no:cacheprovider", "--import-mode=importlib",
-                     "--rootdir", str(suite_dir), "-o", "python_files=test_*.py", "-o", "addopts=", "--tb=short"],
+                     # Rewritten asserts would print the compared values, hidden inputs included, to the student.
+                     "--assert=plain", "--rootdir", str(suite_dir), "-o", "python_files=test_*.py", "-o", "addopts=",
+                     "--tb=short"],
                     plugins=[self],
                 )
         finally:
@@ -215,7 +218,7 @@ class SuitePlugin:
         if report.failed:
             error = call.excinfo.value if call.excinfo else None
             if isinstance(error, AssertionError):
-                outcome, message = "failed", str(error)
+                outcome, message = "failed", str(error) or "a hidden check failed (the test states no detail)"
             else:
                 # The test itself broke; usually the student's result had an unexpected type.
                 outcome = "error"
@@ -232,6 +235,24 @@ class SuitePlugin:
             duration_s=round(report.duration, 3),
             student_error=isinstance(call.excinfo.value, StudentCodeError) if call.excinfo else False,
         )
+
+
+@contextlib.contextmanager
+def _plain_asserts() -> Iterator[None]:
+    """No import hook rewrites the suite's asserts while it runs.
+
+    ``--assert=plain`` keeps the suite's own pytest from rewriting them; a pytest session around the grader
+    (the project's tests, a course's CI) has its own hook, which would rewrite any ``test_*.py`` it imports.
+    """
+    hooks = [(index, finder) for index, finder in enumerate(sys.meta_path)
+             if type(finder).__name__ == "AssertionRewritingHook"]
+    for _, finder in hooks:
+        sys.meta_path.remove(finder)
+    try:
+        yield
+    finally:
+        for index, finder in hooks:
+            sys.meta_path.insert(index, finder)
 
 
 def load_reference(path: Path) -> ModuleType:
