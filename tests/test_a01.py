@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder.authoring import check_assignment
+from autograder.authoring.class_check import CLASS_ROWS
 from autograder.cli import main
 from autograder.course.assignment import Assignment
 from autograder.course.samples import expected_scores
@@ -21,8 +22,13 @@ A01 = Assignment("a01_gradient_descent", REPO)
 
 
 def test_course_author_check_passes():
-    checks = check_assignment(A01, seeds=3)
+    """Every row, the sample class's under 5 secret seeds included: each student's score fixed, no thin margin."""
+    checks = check_assignment(A01, seeds=5)
     assert [c.name for c in checks if not c.ok] == [], [c.detail for c in checks if not c.ok]
+    class_rows = {c.name: c.detail for c in checks if c.name in CLASS_ROWS}
+    assert list(class_rows) == list(CLASS_ROWS)
+    students = len(expected_scores(A01.samples_dir))
+    assert class_rows[CLASS_ROWS[0]].startswith(f"{students} students x 5 seeds, every cell as expected")
 
 
 @pytest.fixture(scope="module")

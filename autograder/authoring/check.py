@@ -5,12 +5,16 @@ against the reference (under several secret seeds, with half of every
 tolerance a test states; a failure shows each failing test's whole message
 and its seed), does every gradient test compare gradients that are not all
 zero, do the release stubs score zero, does anything hidden leak into the
-release, and do the notebook's points match the suite's?
+release, do the notebook's points match the suite's, and does the bundled
+sample class get exactly its expected scores under the same seeds, with no
+score moving with the seed and no correct sample passing only on a thin
+margin (`class_check`)?
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..course.assignment import Assignment, CourseError, autograded_cells, read_notebook
@@ -19,14 +23,26 @@ from ..grading.reference_check import Check, check_reference, solution_sources
 from ..grading.results import JobResult
 from ..grading.suite import load_reference, run_suite
 from ..sandbox.kernel import StudentKernel
+from .class_check import DEFAULT_WORKERS, check_sample_class, draw_seeds, skipped_class_check
 
 # Share of each stated tolerance the reference must meet in the author's check.
 AUTHOR_CHECK_MARGIN = 0.5
 _LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "SUITE_VERSION")
 
 
-def check_assignment(assignment: Assignment, seeds: int = 3) -> list[Check]:
+def check_assignment(assignment: Assignment, seeds: int | Sequence[int] = 5, *, sample_class: bool = True,
+                     workers: int = DEFAULT_WORKERS) -> list[Check]:
+    """Every row of the author's check; all must pass before release.
+
+    ``seeds`` is a count of secret seeds drawn for this run (`class_check.draw_seeds`), or the seeds
+    themselves to reproduce a run whose rows printed them. The notebook's solutions and the sample class
+    are graded under the same seeds. ``sample_class=False`` leaves the class out (a row says so);
+    ``workers`` grader processes share it.
+    """
     assignment.validate()
+    seeds = draw_seeds(seeds) if isinstance(seeds, int) else list(seeds)
+    if not seeds:
+        raise ValueError("check needs at least one seed")
     cells = autograded_cells(read_notebook(assignment.source_notebook))
     checks: list[Check] = []
 
@@ -46,6 +62,11 @@ def check_assignment(assignment: Assignment, seeds: int = 3) -> list[Check]:
         passed = [t.test_id for t in stub_tests if t.passed]
         checks.append(Check("release stubs score zero", not passed,
                             f"stubs pass: {', '.join(passed)}" if passed else f"{len(stub_tests)} tests failed"))
+        if sample_class:
+            checks += check_sample_class(assignment, release_dir / assignment.source_notebook.name, seeds,
+                                         margin=AUTHOR_CHECK_MARGIN, workers=workers)
+        else:
+            checks.append(skipped_class_check("--no-class"))
     return checks
 
 

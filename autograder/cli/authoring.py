@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from ..authoring import check_assignment
 from ..course.assignment import Assignment
@@ -10,12 +11,16 @@ from . import output
 
 
 def check_command(assignment: Assignment, seeds: int, *, sample_class: bool = True) -> int:
-    checks = check_assignment(assignment, seeds=seeds)
-    table = Table(title=f"autograder check {assignment.id}")
-    table.add_column("check")
-    table.add_column("result")
-    table.add_column("detail")
+    """Print one row per check, a line between rows: a failure's detail holds whole messages, many lines long.
+
+    Details are plain text (a test id such as ``test_values[batch]`` is not markup).
+    """
+    checks = check_assignment(assignment, seeds=seeds, sample_class=sample_class)
+    table = Table(title=f"autograder check {assignment.id}", show_lines=True, expand=True)
+    table.add_column("check", ratio=2, overflow="fold")
+    table.add_column("result", no_wrap=True)
+    table.add_column("detail", ratio=5, overflow="fold")
     for item in checks:
-        table.add_row(item.name, "PASS" if item.ok else "[bold red]FAIL[/]", item.detail)
+        table.add_row(Text(item.name), "PASS" if item.ok else "[bold red]FAIL[/]", Text(item.detail))
     output.console.print(table)
     return 0 if all(item.ok for item in checks) else 1

@@ -9,6 +9,7 @@ all-zero gradients (one that every student passes).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..course.assignment import Assignment, read_notebook
@@ -30,8 +31,12 @@ class Check:
     detail: str
 
 
-def check_reference(assignment: Assignment, seeds: int = 1, margin: float = 1.0) -> tuple[list[Check], list]:
-    """Grade the source notebook's own solutions under ``seeds`` seeds: each must score full marks.
+def check_reference(assignment: Assignment, seeds: int | Sequence[int] = 1,
+                    margin: float = 1.0) -> tuple[list[Check], list]:
+    """Grade the source notebook's own solutions under each seed: each must score full marks.
+
+    ``seeds`` is the seeds themselves, or a count ``n`` for seeds 1..n (the author's check passes the
+    secret seeds it draws for the whole check, so the sample class is graded under the same ones).
 
     With ``margin`` < 1 every tolerance a hidden test states counts only that
     share (`compare.tolerance_margin`): the solutions must clear each threshold
@@ -40,7 +45,7 @@ def check_reference(assignment: Assignment, seeds: int = 1, margin: float = 1.0)
     then the `GRADIENT_CHECK` row. Returns the rows and the first seed's results.
     """
     runs = _grade_reference(assignment, seeds, margin)
-    checks = [full_marks_check(seed, run.results, margin) for seed, run in enumerate(runs, start=1)]
+    checks = [full_marks_check(run.seed, run.results, margin) for run in runs]
     checks.append(gradient_check(runs))
     return checks, runs[0].results
 
@@ -56,9 +61,9 @@ def full_marks_check(seed: int, tests: list[TestResult], margin: float = 1.0) ->
 def gradient_check(runs: list[SuitePlugin]) -> Check:
     """The row that flags tests whose reference gradients were all zero: they pass any student's gradient."""
     flagged: dict[str, str] = {}
-    for seed, run in enumerate(runs, start=1):
+    for run in runs:
         for test_id, calls in run.zero_gradients.items():
-            flagged.setdefault(test_id, f"{test_id} (seed {seed}): {'; '.join(calls)} returned only zero "
+            flagged.setdefault(test_id, f"{test_id} (seed {run.seed}): {'; '.join(calls)} returned only zero "
                                         "gradients, so any student's gradient passes: pass grad_output=... "
                                         "or test another input")
     calls = sum(run.grad_outputs.reference_calls for run in runs)
@@ -86,15 +91,15 @@ def verify_suite(assignment: Assignment, records: GradingRecords) -> None:
     verdict.write_text(version)
 
 
-def _grade_reference(assignment: Assignment, seeds: int, margin: float) -> list[SuitePlugin]:
-    """The source notebook's solutions graded by the hidden suite under seeds 1..``seeds``, one run each."""
+def _grade_reference(assignment: Assignment, seeds: int | Sequence[int], margin: float) -> list[SuitePlugin]:
+    """The source notebook's solutions graded by the hidden suite under each seed (a count n: 1..n), one run each."""
     reference = load_reference(assignment.reference_path)
     solved = solution_sources(read_notebook(assignment.source_notebook))
     runs = []
     with StudentKernel(solved, assignment.limits(), data_dir=assignment.data_dir) as kernel:
         kernel.run_notebook()
         with tolerance_margin(margin):
-            for seed in range(1, seeds + 1):
+            for seed in (range(1, seeds + 1) if isinstance(seeds, int) else seeds):
                 run = SuitePlugin(kernel, reference, seed)
                 run.run(assignment.suite_dir)
                 runs.append(run)
