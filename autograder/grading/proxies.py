@@ -8,6 +8,11 @@ place ...``), since a function that updates its caller's tensors is a bug that
 the copy-per-call wire would otherwise hide. A function meant to update in
 place is called through ``mutating(...)``, and `call_in_place` returns the
 arguments as the call left them.
+
+Through ``keep`` (``student.keep.build_mlp(2, 16, 1)``), what is not plain
+data stays on its side and comes back as a `Handle` (see `handles`);
+``data_loader(X, y, ...)`` builds a DataLoader on each side from the test's
+tensors.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
-from ..sandbox import wire
+from ..sandbox import kept, wire
 from ..sandbox.input_changes import InputRule, describe, read_report
 from ..sandbox.input_watch import InputWatch, parameter_names
 from ..sandbox.kernel import StudentCodeError, StudentKernel
 from .compare import ComparisonError, describe_inputs
+from .handles import Handle, HandleError, LocalHandles, kernel_handles
 
 if TYPE_CHECKING:
     from .suite import GradOutputs
@@ -37,6 +43,20 @@ class InPlaceResult(NamedTuple):
     kwargs: dict
 
 
+def _loader_arguments(tensors: tuple, batch_size: Any, seed: Any) -> None:
+    if not tensors or not all(type(t) is torch.Tensor for t in tensors) or any(t.dim() == 0 for t in tensors):
+        raise HandleError("data_loader takes one or more tensors (X, y, ...) of one length each")
+    if len({len(t) for t in tensors}) != 1:
+        raise HandleError(f"data_loader's tensors differ in length: {[len(t) for t in tensors]}")
+    if type(batch_size) is not int or batch_size < 1 or not (seed is None or type(seed) is int):
+        raise HandleError("data_loader takes a batch_size of 1 or more and a seed that is an int (or None)")
+
+
+def _label(handle: Handle, method: str | None) -> str:
+    """How a call through ``handle`` is named in messages: ``Sequential.forward (from build_mlp)``."""
+    return f"{handle.description}" if method is None else f"{handle.description}, its {method}"
+
+
 def _may_change(arguments: tuple) -> tuple[int | str, ...]:
     if not all(type(a) is str or (type(a) is int and a >= 0) for a in arguments):
         raise TypeError(f"mutating() takes argument positions (0 for the first) and names, not {arguments!r}")
@@ -47,11 +67,13 @@ class StudentProxy:
     """The student's notebook namespace, reached through the kernel: only plain data comes back."""
 
     def __init__(self, kernel: StudentKernel, banned_ops: tuple[str, ...] = (),
-                 grad_outputs: GradOutputs | None = None, may_change: tuple[int | str, ...] = ()) -> None:
+                 grad_outputs: GradOutputs | None = None, may_change: tuple[int | str, ...] = (),
+                 keep: bool = False) -> None:
         self._kernel = kernel
         self._banned_ops = banned_ops
         self._grad_outputs = grad_outputs
         self._may_change = may_change
+        self._keep = keep
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -63,7 +85,46 @@ class StudentProxy:
         function = getattr(reference, name, None)
         names = tuple(parameter_names(function, len(args))) if callable(function) else ()
         rule = InputRule(self._may_change, names, return_inputs)
-        return self._kernel.call(name, args, kwargs, banned_ops=self._banned_ops, inputs=rule, **options)
+        return self._send(name, args, kwargs, banned_ops=self._banned_ops, inputs=rule, **options)
+
+    def _send(self, label: str, args: tuple, kwargs: dict, *, keep: bool | None = None, target: Handle | None = None,
+              method: str | None = None, read: bool = False, build: str | None = None, **options: Any) -> dict:
+        """`StudentKernel.call` with handles: sent as ids, checked when they come back (`handles`)."""
+        kernel = self._kernel
+        table = kernel_handles(kernel)
+        handles, prefix = table.request(kernel, self._keep if keep is None else keep)
+        handles.update(target=None if target is None else table.ref(target, kernel), method=method, read=read,
+                       build=build)
+        args, kwargs = table.refs((tuple(args), kwargs), kernel)
+        if any(handles.values()):  # a call without handles is a plain one (and any kernel stand-in takes it)
+            options["handles"] = handles
+        result = kernel.call(label, args, kwargs, **options)
+        return table.receive(result, prefix, label, self)
+
+    @property
+    def keep(self) -> StudentProxy:
+        """The same functions, but what is not plain data (a model, a predictor) stays in the kernel: a `Handle`."""
+        return StudentProxy(self._kernel, self._banned_ops, self._grad_outputs, self._may_change, True)
+
+    def data_loader(self, *tensors: torch.Tensor, batch_size: int = 1, shuffle: bool = False, seed: int | None = None,
+                    drop_last: bool = False) -> Handle:
+        """A `Handle` to a DataLoader over a TensorDataset of ``tensors``, built in the kernel by the grader's agent.
+
+        With ``shuffle``, batches are drawn by a generator seeded with ``seed``, so the reference's
+        loader (`ReferenceProxy.data_loader`) with the same seed gives the same batches.
+        """
+        _loader_arguments(tensors, batch_size, seed)
+        options = {"batch_size": batch_size, "shuffle": bool(shuffle), "seed": seed, "drop_last": bool(drop_last)}
+        return self._send("data_loader", tensors, options, keep=True, build="data_loader")["output"]
+
+    def _handle_call(self, handle: Handle, method: str | None, args: tuple, kwargs: dict) -> Any:
+        rule = InputRule(self._may_change)
+        return self._send(_label(handle, method), args, kwargs, keep=True, target=handle, method=method,
+                          banned_ops=self._banned_ops, inputs=rule)["output"]
+
+    def _handle_read(self, handle: Handle, name: str) -> Any:
+        return self._send(f"{handle.description}, its attribute {name}", (), {}, keep=False, target=handle,
+                          method=name, read=True)["output"]
 
     def gradients(self, name: str, args: tuple, wrt: tuple[int, ...], grad_output: Any = None) -> tuple[Any, tuple]:
         """Run ``name(*args)`` with ``requires_grad`` on ``args[i]`` for i in wrt; return (output, grads).
@@ -107,7 +168,7 @@ class StudentProxy:
         taken at import time, ``nn.Conv2d``, ``torch.ops``. Use it where an
         exercise asks students to build something without the library's version.
         """
-        return StudentProxy(self._kernel, (*self._banned_ops, *ops), self._grad_outputs, self._may_change)
+        return StudentProxy(self._kernel, (*self._banned_ops, *ops), self._grad_outputs, self._may_change, self._keep)
 
     def mutating(self, *arguments: int | str) -> StudentProxy:
         """The same functions, but these arguments may be changed in place (all others still may not).
@@ -119,7 +180,7 @@ class StudentProxy:
         optimizer's step), with `call_in_place` to see what it did.
         """
         return StudentProxy(self._kernel, self._banned_ops, self._grad_outputs,
-                            (*self._may_change, *_may_change(arguments)))
+                            (*self._may_change, *_may_change(arguments)), self._keep)
 
     def call_in_place(self, name: str, *args: Any, **kwargs: Any) -> InPlaceResult:
         """Call ``name(*args, **kwargs)``; return its output and its arguments as the call left them.
@@ -140,19 +201,56 @@ class ReferenceProxy:
     """
 
     def __init__(self, module: ModuleType, grad_outputs: GradOutputs | None = None,
-                 may_change: tuple[int | str, ...] = ()) -> None:
+                 may_change: tuple[int | str, ...] = (), keep: bool = False,
+                 handles: LocalHandles | None = None) -> None:
         self._module = module
         self._grad_outputs = grad_outputs
         self._may_change = may_change
+        self._keep = keep
+        self._handles = handles or LocalHandles()
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
         function = getattr(self._module, name)
-        return lambda *args, **kwargs: self._invoke(name, function, args, kwargs)[0]["output"]
+        return lambda *args, **kwargs: self._output(name, self._invoke(name, function, args, kwargs)[0], self._keep)
+
+    def _output(self, origin: str, result: dict, keep: bool) -> Any:
+        """A call's output; through ``keep``, as the student's side would get it (plain copies and handles)."""
+        return self._handles.localize(result["output"], origin, self, keep=True) if keep else result["output"]
+
+    def _derived(self, may_change: tuple[int | str, ...], keep: bool) -> ReferenceProxy:
+        return ReferenceProxy(self._module, self._grad_outputs, may_change, keep, self._handles)
+
+    @property
+    def keep(self) -> ReferenceProxy:
+        """As `StudentProxy.keep`: what is not plain data comes back as a `Handle` to the reference's object."""
+        return self._derived(self._may_change, True)
+
+    def data_loader(self, *tensors: torch.Tensor, batch_size: int = 1, shuffle: bool = False, seed: int | None = None,
+                    drop_last: bool = False) -> Handle:
+        """As `StudentProxy.data_loader`, in the grader: the same batches for the same seed."""
+        _loader_arguments(tensors, batch_size, seed)
+        loader = kept.make_data_loader(*(t.detach().clone() for t in tensors), batch_size=batch_size,
+                                       shuffle=bool(shuffle), seed=seed, drop_last=bool(drop_last))
+        return self._handles.wrap(loader, "data_loader", self)
+
+    def _handle_call(self, handle: Handle, method: str | None, args: tuple, kwargs: dict) -> Any:
+        self._handles.resolve(handle)  # HandleError for a handle of the student's
+        function = handle._object if method is None else getattr(handle._object, method)
+        label = _label(handle, method)
+        return self._output(label, self._invoke(label, function, args, kwargs)[0], True)
+
+    def _handle_read(self, handle: Handle, name: str) -> Any:
+        self._handles.resolve(handle)
+        label = f"{handle.description}, its attribute {name}"
+        return self._handles.localize(getattr(handle._object, name), label, self, keep=False)
 
     def _invoke(self, name: str, function: Any, args: tuple, kwargs: dict, wrt: tuple[int, ...] = (),
                 grad_output: Any = None) -> tuple[dict, tuple, dict]:
         """`wire.invoke` on copies of the inputs, watched; the result and the copies as the call left them."""
-        copies, kwarg_copies = copy.deepcopy(args), copy.deepcopy(kwargs)
+        (resolved, kwargs_resolved), memo = self._handles.resolve((args, kwargs))
+        copies, kwarg_copies = copy.deepcopy(resolved, memo), copy.deepcopy(kwargs_resolved, memo)
         watch = InputWatch(function)
         result = wire.invoke(watch, copies, kwarg_copies, wrt, grad_output)
         rule = InputRule(self._may_change, tuple(parameter_names(function, len(args))))
@@ -175,7 +273,7 @@ class ReferenceProxy:
 
     def mutating(self, *arguments: int | str) -> ReferenceProxy:
         """As `StudentProxy.mutating`, for the reference."""
-        return ReferenceProxy(self._module, self._grad_outputs, (*self._may_change, *_may_change(arguments)))
+        return self._derived((*self._may_change, *_may_change(arguments)), self._keep)
 
     def call_in_place(self, name: str, *args: Any, **kwargs: Any) -> InPlaceResult:
         """As `StudentProxy.call_in_place`: the output, and the copies of the arguments as the call left them."""

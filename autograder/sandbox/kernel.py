@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import input_watch, wire
+from . import calling, frames, input_watch, kept, wire
 from .confine import Limits, Protection
 from .input_changes import InputRule, check_inputs, note_on_error
 from .messages import (
@@ -39,42 +39,28 @@ from .process import WORKDIR_PREFIX, KernelProcess
 
 log = logging.getLogger(__name__)
 
-# The watch module's name holds "autograder_wire" too, so its frames stay out of the student's traceback.
+# Every agent module's name holds "autograder_wire", so its frames stay out of the student's traceback.
+_AGENT_MODULES = {"autograder_wire": wire, "autograder_wire_frames": frames, "autograder_wire_calling": calling,
+                  "autograder_wire_watch": input_watch, "autograder_wire_kept": kept}
 _AGENT = """
-def __autograder_install(source, watch_source):
+def __autograder_install(sources):
     import types
     import IPython
-    codec = types.ModuleType("autograder_wire")
-    exec(compile(source, "autograder_wire", "exec"), codec.__dict__)
-    watch = types.ModuleType("autograder_wire_watch")
-    exec(compile(watch_source, "autograder_wire_watch", "exec"), watch.__dict__)
-    def publish(value):
-        IPython.display.publish_display_data({codec.MIME_TYPE: codec.encode(value)})
-    def call(request):
-        request = codec.decode(request)
-        function = IPython.get_ipython().user_ns.get(request["name"])
-        if not callable(function):
-            raise NameError(
-                f"{request['name']} is not defined in your notebook: "
-                "check that the cell defining it runs without errors"
-            )
-        watched = watch.InputWatch(function) if request["watch_inputs"] else None
-        try:
-            result = codec.invoke(watched or function, request["args"], request["kwargs"], tuple(request["wrt"]),
-                                  request["grad_output"], record_ops=request["record_ops"])
-        except Exception:
-            if watched is not None and watched.changed:
-                publish({"raised": True, "inputs": watched.report()})
-            raise
-        if watched is not None:
-            result["inputs"] = watched.report()
-            if request["return_inputs"]:
-                result["args"], result["kwargs"] = tuple(request["args"]), request["kwargs"]
-        publish(result)
-    return call
-__autograder__ = __autograder_install(%r, %r)
+    modules = {}
+    for name, source in sources.items():
+        modules[name] = types.ModuleType(name)
+        exec(compile(source, name, "exec"), modules[name].__dict__)
+    codec = modules["autograder_wire"]
+    codec._frames, codec.invoke = modules["autograder_wire_frames"], modules["autograder_wire_calling"].invoke
+    return modules["autograder_wire_kept"].agent(codec, modules["autograder_wire_watch"],
+                                                 lambda: IPython.get_ipython().user_ns,
+                                                 lambda data: IPython.display.publish_display_data(data))
+__autograder__ = __autograder_install(%r)
 del __autograder_install
 """
+
+
+_NO_HANDLES = {"target": None, "method": None, "read": False, "build": None, "keep": None, "release": []}
 
 
 class StudentKernel:
@@ -99,6 +85,7 @@ class StudentKernel:
         self._process: KernelProcess | None = None
         self._notebook_deadline = 0.0
         self._unusable = ""
+        self.generation = 0  # kernels started so far: objects kept in an earlier one are gone (`grading.handles`)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -144,6 +131,7 @@ class StudentKernel:
                                 require_isolation=self.require_isolation, max_message_bytes=self.caps.message_bytes)
         self.protections = process.protections
         self._process = process
+        self.generation += 1
         process.start()
 
     def _stop(self) -> None:
@@ -173,8 +161,8 @@ class StudentKernel:
         return runs
 
     def _install_agent(self) -> None:
-        sources = (Path(wire.__file__).read_text(), Path(input_watch.__file__).read_text())
-        result = self._execute(_AGENT % sources, self.limits.call_timeout_s, what="grader set-up")
+        sources = {name: Path(module.__file__).read_text() for name, module in _AGENT_MODULES.items()}
+        result = self._execute(_AGENT % (sources,), self.limits.call_timeout_s, what="grader set-up")
         self._unusable = "" if result.status == "ok" else (
             f"after your notebook ran, the kernel could not take calls ({result.status}: "
             f"{result.error.strip().splitlines()[-1] if result.error.strip() else 'no detail'})")
@@ -184,7 +172,8 @@ class StudentKernel:
     # ------------------------------------------------------------ calls
 
     def call(self, name: str, args: tuple = (), kwargs: dict | None = None, *, wrt: tuple = (),
-             grad_output: Any = None, banned_ops: tuple[str, ...] = (), inputs: InputRule | None = None) -> dict:
+             grad_output: Any = None, banned_ops: tuple[str, ...] = (), inputs: InputRule | None = None,
+             handles: dict | None = None) -> dict:
         """Call the student's ``name(*args, **kwargs)`` in the kernel; return its decoded result dict.
 
         ``banned_ops`` (aten operator names such as ``"aten::convolution"``) makes the call fail with
@@ -192,6 +181,8 @@ class StudentKernel:
         `wire.invoke`; the kernel reports, the grader decides). So does ``inputs`` when the call changed
         an argument in place that the rule does not allow (see `input_changes`); with
         ``inputs.return_inputs`` the result also holds ``args`` and ``kwargs`` as the call left them.
+        ``handles`` are the request's fields for objects kept in the kernel (see `kept`): the proxies
+        fill them, and check the handles that come back (`grading.handles`).
         """
         if self._process is None:
             self.run_notebook()
@@ -201,7 +192,8 @@ class StudentKernel:
         request = wire.encode({"name": name, "args": tuple(args), "kwargs": kwargs, "wrt": list(wrt),
                                "grad_output": grad_output, "record_ops": bool(banned_ops),
                                "watch_inputs": inputs is not None,
-                               "return_inputs": inputs is not None and inputs.return_inputs})
+                               "return_inputs": inputs is not None and inputs.return_inputs,
+                               **_NO_HANDLES, **(handles or {})})
         # The call's time limit covers reading its result back too: a result built to be slow to decode
         # must not hold the grader past it.
         deadline = time.monotonic() + self.limits.call_timeout_s

@@ -1,13 +1,15 @@
 """The safe data format between the grader and a student's kernel.
 
 Values cross the sandbox boundary as JSON: numbers, strings, lists, tuples,
-dicts, and tensors/arrays as raw little-endian bytes plus dtype and shape.
-Nothing is ever unpickled. The grader decodes what the kernel sends with
+dicts, tensors/arrays as raw little-endian bytes plus dtype and shape, pandas
+DataFrames as typed columns (`frames`), and `HandleRef`: the name of an object
+kept in the kernel (see `kept`). Nothing is ever unpickled. The grader decodes what the kernel sends with
 strict limits (size, depth, allowed dtypes), so a hostile kernel can at worst
 send wrong data, never code.
 
 This module is self-contained (stdlib, torch, numpy): the kernel agent sends
-its source into the student's kernel so both sides share one codec.
+its source into the student's kernel so both sides share one codec, with the
+sources of `frames` and `calling` beside it (set here by the agent).
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ from typing import Any
 
 import numpy
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+
+try:  # in the grader; in the kernel the agent loads these modules from their sources and sets them here
+    from . import frames as _frames
+    from .calling import invoke
+except ImportError:
+    _frames = invoke = None  # type: ignore[assignment]
 
 MIME_TYPE = "application/vnd.autograder.result+json"
 
@@ -41,6 +48,7 @@ MAX_SAME_HASH = 8
 # Mean steps over occupied slots that inserting a dict's keys may cost (see `_dict_probes`): random keys take
 # about 1.5, keys in steps of 1/1024 or 2**40 about 25, keys built to chain thousands.
 MAX_PROBES_PER_KEY = 32
+MAX_HANDLE_CHARS = 64  # a handle's id (the grader checks its form) and, times 4, its type's name
 MAX_NUMBER_CHARS = 32  # longest number literal: ``encode`` writes 20 characters at most for an int, 24 for a float
 
 _TORCH_DTYPES = {name: getattr(torch, name) for name in (
@@ -66,12 +74,17 @@ class WireTimeout(WireError):
 # ----------------------------------------------------------------- encoding
 
 
-def encode(value: Any) -> str:
-    """Encode plain data (tensors, arrays, numbers, str, list/tuple/dict) as JSON."""
-    return json.dumps(_encode(value, 0), allow_nan=False, separators=(",", ":"))
+def encode(value: Any, keep: Any = None) -> str:
+    """Encode plain data (tensors, arrays, frames, numbers, str, list/tuple/dict) as JSON.
+
+    A module and any value that is not plain data is sent as the `HandleRef` that ``keep(value)``
+    returns (the kernel agent's, see `kept`); where ``keep`` is None or returns None, a module as its
+    state_dict (`ModuleState`) and any other such value is refused (`WireError`).
+    """
+    return json.dumps(_encode(value, 0, keep), allow_nan=False, separators=(",", ":"))
 
 
-def _encode(value: Any, depth: int) -> Any:
+def _encode(value: Any, depth: int, keep: Any = None) -> Any:
     if depth > MAX_DEPTH:
         raise WireError(f"value is nested deeper than {MAX_DEPTH} levels")
     kind = type(value)
@@ -89,10 +102,16 @@ def _encode(value: Any, depth: int) -> Any:
     if isinstance(value, numpy.generic):
         return _encode(value.item(), depth)
     if isinstance(value, (list, tuple)):
-        items = [_encode(v, depth + 1) for v in value]
+        items = [_encode(v, depth + 1, keep) for v in value]
         return items if isinstance(value, list) else {"__tuple__": items}
     if isinstance(value, dict):
-        return {"__dict__": [[_encode(k, depth + 1), _encode(v, depth + 1)] for k, v in value.items()]}
+        return {"__dict__": [[_encode(k, depth + 1), _encode(v, depth + 1, keep)] for k, v in value.items()]}
+    if kind is HandleRef:
+        return {"__handle__": {"id": value.id, "type": value.type_name}}
+    if _frames is not None and _frames.is_frame(value):
+        return {"__frame__": _encode(_frames.to_tree(value), depth + 1)}
+    if keep is not None and (kept := keep(value)) is not None:
+        return _encode(kept, depth)
     if isinstance(value, torch.nn.Module):
         state = {k: v for k, v in value.state_dict().items()}
         return {"__module__": {"type": kind.__name__, "state_dict": _encode(state, depth + 1)}}
@@ -215,6 +234,10 @@ class _Decoder:
             return self._decode_tensor(body, numpy_array=tag == "__ndarray__")
         if tag == "__module__" and type(body) is dict and type(body.get("type", "?")) is str:
             return ModuleState(body.get("type", "?"), self.decode(body.get("state_dict"), depth + 1))
+        if tag == "__handle__" and type(body) is dict and set(body) == {"id", "type"}:
+            return HandleRef(body["id"], body["type"])
+        if tag == "__frame__" and _frames is not None:
+            return _frames.from_tree(self.decode(body, depth + 1))
         raise WireError(f"unknown tag {tag!r} in payload")
 
     def _decode_dict(self, pairs: list, depth: int) -> dict:
@@ -329,6 +352,25 @@ def _dict_probes(hashes: list[int], first_general: int, budget: int) -> int | No
     return probes
 
 
+class HandleRef:
+    """The name of an object kept in the kernel: its id and its type's name, checked for form only.
+
+    Whose it is and whether it may be used is for the grader to decide (`grading.handles`).
+    """
+
+    __slots__ = ("id", "type_name")
+
+    def __init__(self, id: Any, type_name: Any) -> None:
+        if type(id) is not str or not 0 < len(id) <= MAX_HANDLE_CHARS or not id.isascii() or not id.isprintable():
+            raise WireError("malformed handle id in payload")
+        if type(type_name) is not str or len(type_name) > 4 * MAX_HANDLE_CHARS or not type_name.isprintable():
+            raise WireError("malformed handle type in payload")
+        self.id, self.type_name = id, type_name
+
+    def __repr__(self) -> str:
+        return f"HandleRef({self.id!r}, {self.type_name!r})"
+
+
 class ModuleState(dict):
     """A module sent across the boundary: its class name and its state_dict."""
 
@@ -337,63 +379,3 @@ class ModuleState(dict):
             raise WireError("module state_dict must be a dict")
         super().__init__(state_dict)
         self.type_name = type_name
-
-
-# ----------------------------------------------------------------- calling
-
-
-def invoke(fn: Any, args: tuple, kwargs: dict, wrt: tuple = (), grad_output: Any = None, *,
-           record_ops: bool = False) -> dict:
-    """Call ``fn`` the way a hidden test asked, on either side of the boundary.
-
-    With ``wrt`` (indices of positional arguments), those arguments get
-    ``requires_grad`` and the result carries the gradients of
-    ``sum(output * grad_output)`` with respect to them (None where no gradient
-    flowed). The grader uses this for the reference, the kernel agent for the
-    student, so both are differentiated the same way.
-
-    With ``record_ops``, the call (and its backward pass) runs under a
-    ``TorchDispatchMode`` and the result carries ``ops``: the sorted names of
-    the aten operators that ran (``aten::convolution``, ...), however the code
-    reached them (an alias captured at import time, a module, ``torch.ops``).
-    The grader decides what is banned. In the student's kernel this is a rule
-    check, not a proof: code that tampers with the mode can hide from it.
-    """
-    if record_ops:
-        recorder = _OpRecorder()
-        with recorder:
-            result = invoke(fn, args, kwargs, wrt, grad_output)
-        result["ops"] = sorted(recorder.ops)
-        return result
-    args = list(args)
-    for index in wrt:
-        args[index] = args[index].detach().clone().requires_grad_(True)
-    output = fn(*args, **kwargs)
-    if not wrt:
-        return {"output": output}
-    if not isinstance(output, torch.Tensor):
-        raise TypeError(f"expected a Tensor to differentiate, got {type(output).__name__}")
-    seed = torch.ones_like(output) if grad_output is None else grad_output.to(output.dtype)
-    inputs = [args[i] for i in wrt]
-    if not output.requires_grad:
-        return {"output": output, "grads": tuple(None for _ in inputs)}
-    grads = torch.autograd.grad(output, inputs, grad_outputs=seed, allow_unused=True)
-    return {"output": output, "grads": tuple(grads)}
-
-
-class _OpRecorder(TorchDispatchMode):
-    """Names of the aten operators run while it is active."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ops: set[str] = set()
-
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        # Otherwise torch wraps __torch_dispatch__ in a dynamo guard whose first call imports torch._dynamo:
-        # two seconds per kernel, for a mode that never compiles anything.
-        return False
-
-    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
-        self.ops.add(func._schema.name)
-        return func(*args, **(kwargs or {}))

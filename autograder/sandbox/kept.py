@@ -1,0 +1,180 @@
+"""Objects kept in the student's kernel: the agent that answers the grader's calls, and its table of handles.
+
+Some results cannot cross the boundary as data: a model, a fitted predictor,
+a DataLoader. A call made in keep mode leaves each such object in this
+kernel's `Table` and sends back a `wire.HandleRef` (a random id and the
+object's type name); a later call may pass the handle as an argument (the
+agent puts the object in its place), call the object, call one of its
+methods, or read an attribute as plain data. The grader names each call's
+new ids (``keep``: a random prefix), so an id it never issued is a forgery
+(see `grading.handles`); the table holds at most `MAX_HANDLES` objects and
+drops those the grader no longer refers to (``release``). One kernel serves
+one job, so the table never outlives it; a restarted kernel starts empty.
+
+`agent` builds the function the grader's requests call (``__autograder__``).
+Like `wire`, this module is self-contained (stdlib, torch) and its source is
+sent into the kernel, where it runs in the student's process: code that
+tampers with the table only breaks its own calls, and all that comes back is
+still decoded, with its limits, by the grader.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+MAX_HANDLES = 1000
+MAX_NAME_CHARS = 100
+MAX_TYPE_CHARS = 256
+
+
+def plain_name(name: Any) -> bool:
+    """A method or attribute name a test may use: a plain public identifier (no ``_x``, no ``__x__``)."""
+    return (type(name) is str and 0 < len(name) <= MAX_NAME_CHARS and name.isidentifier() and name.isascii()
+            and not name.startswith("_") and not keyword.iskeyword(name))
+
+
+def type_name(value: Any) -> str:
+    """``module.QualName`` of ``value``'s real class (never ``__class__``, which an object may fake), bounded."""
+    kind = type(value)
+    name = f"{type.__dict__['__module__'].__get__(kind)}.{type.__dict__['__qualname__'].__get__(kind)}"
+    return "".join(c for c in name if c.isprintable())[:MAX_TYPE_CHARS] or "object"
+
+
+class Table:
+    """The objects this kernel keeps for the grader, by handle id (and each object's id, by the object)."""
+
+    def __init__(self, handle_ref: type) -> None:
+        self.handle_ref = handle_ref
+        self.objects: dict[str, tuple[Any, str]] = {}
+        self.ids: dict[int, str] = {}
+
+    def get(self, ref: Any) -> Any:
+        if type(ref) is not self.handle_ref or ref.id not in self.objects:
+            raise LookupError("an object the grader kept in your kernel is gone from its table (did your code "
+                              "change the grader's agent?)")
+        return self.objects[ref.id][0]
+
+    def resolve(self, value: Any) -> Any:
+        """``value`` with each handle replaced by its object; containers without handles are the same objects."""
+        if type(value) is self.handle_ref:
+            return self.get(value)
+        if type(value) in (list, tuple):
+            items = [self.resolve(item) for item in value]
+            if all(a is b for a, b in zip(items, value, strict=True)):
+                return value
+            return items if type(value) is list else tuple(items)
+        if type(value) is dict:
+            resolved = {key: self.resolve(item) for key, item in value.items()}
+            return value if all(resolved[key] is item for key, item in value.items()) else resolved
+        return value
+
+    def release(self, ids: Any) -> None:
+        for handle_id in ids if type(ids) is list else ():
+            kept = self.objects.pop(handle_id, None) if type(handle_id) is str else None
+            if kept is not None:
+                self.ids.pop(id(kept[0]), None)
+
+    def keeper(self, prefix: str | None) -> Keeper:
+        return Keeper(self, prefix)
+
+
+class Keeper:
+    """The ``keep`` of one result's encoding: known objects as their handles; new ones too with a ``prefix``.
+
+    New objects wait in ``pending`` until `commit` (after the whole result encoded), so a result that
+    fails to encode keeps nothing.
+    """
+
+    def __init__(self, table: Table, prefix: str | None) -> None:
+        self.table = table
+        self.prefix = prefix
+        self.pending: dict[int, tuple[str, Any, str]] = {}
+
+    def __call__(self, value: Any) -> Any:
+        table = self.table
+        known = table.ids.get(id(value))
+        if known is not None and table.objects[known][0] is value:
+            return table.handle_ref(known, table.objects[known][1])
+        if self.prefix is None:
+            return None
+        if id(value) not in self.pending:
+            if len(table.objects) + len(self.pending) >= MAX_HANDLES:
+                raise RuntimeError(f"the grader keeps at most {MAX_HANDLES} objects of your kernel at a time")
+            self.pending[id(value)] = (f"{self.prefix}.{len(self.pending)}", value, type_name(value))
+        handle_id, _, name = self.pending[id(value)]
+        return table.handle_ref(handle_id, name)
+
+    def commit(self) -> None:
+        for object_id, (handle_id, value, name) in self.pending.items():
+            self.table.objects[handle_id] = (value, name)
+            self.table.ids[object_id] = handle_id
+        self.pending = {}
+
+
+def make_data_loader(*tensors: torch.Tensor, batch_size: int = 1, shuffle: bool = False, seed: int | None = None,
+                     drop_last: bool = False) -> Any:
+    """A DataLoader over a TensorDataset of ``tensors``; shuffled by a generator seeded with ``seed`` (if given)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    return DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=shuffle, generator=generator,
+                      drop_last=drop_last)
+
+
+BUILDERS: dict[str, Callable[..., Any]] = {"data_loader": make_data_loader}
+
+
+def agent(codec: Any, watch: Any, namespace: Callable[[], dict], publish_data: Callable[[dict], Any]
+          ) -> Callable[[str], None]:
+    """The function a request calls in the kernel: decode it, run it, publish its result in the wire format."""
+    table = Table(codec.HandleRef)
+
+    def publish(value: Any, keeper: Keeper) -> None:
+        publish_data({codec.MIME_TYPE: codec.encode(value, keeper)})
+        keeper.commit()
+
+    def target(request: dict) -> Any:
+        if request["build"] is not None:
+            return BUILDERS[request["build"]]
+        if request["target"] is None:
+            function = namespace().get(request["name"])
+            if not callable(function):
+                raise NameError(f"{request['name']} is not defined in your notebook: check that the cell "
+                                "defining it runs without errors")
+            return function
+        kept = table.get(request["target"])
+        method = request["method"]
+        if method is None:
+            return kept
+        if not plain_name(method):
+            raise ValueError(f"{str(method)[:MAX_NAME_CHARS]!r} is not a public method or attribute name")
+        return getattr(kept, method)
+
+    def call(request: str) -> None:
+        request = codec.decode(request)
+        table.release(request["release"])
+        keeper = table.keeper(request["keep"])
+        function = target(request)
+        if request["read"]:
+            publish({"output": function}, keeper)
+            return
+        args, kwargs = table.resolve(request["args"]), table.resolve(request["kwargs"])
+        watched = watch.InputWatch(function) if request["watch_inputs"] else None
+        try:
+            result = codec.invoke(watched or function, tuple(args), kwargs, tuple(request["wrt"]),
+                                  request["grad_output"], record_ops=request["record_ops"])
+        except Exception:
+            if watched is not None and watched.changed:
+                publish({"raised": True, "inputs": watched.report()}, table.keeper(None))
+            raise
+        if watched is not None:
+            result["inputs"] = watched.report()
+            if request["return_inputs"]:  # as the call left them, kept objects as their handles
+                result["args"], result["kwargs"] = tuple(args), kwargs
+        publish(result, keeper)
+
+    return call
