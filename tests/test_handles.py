@@ -446,3 +446,14 @@ def test_hostile_objects_and_forged_handles_fail_their_calls_cleanly():
         with pytest.raises(StudentCodeError, match="over the 1 MiB limit"):  # the grader stops a kernel that floods
             student.keep.trouble().huge()
         assert student.keep.build_mlp(2, 4, 1).attribute("training") is True
+
+
+def test_an_object_a_reference_handle_stands_for_comes_back_as_that_handle():
+    def fit(model, data):
+        return model
+
+    reference = ReferenceProxy(types.SimpleNamespace(fit=fit, build=lambda: torch.nn.Linear(1, 1)))
+    model = reference.keep.build()
+    assert reference.fit(model, [1]) is model
+    output, args, kwargs = reference.call_in_place("fit", model, data=[2])
+    assert output is model and args[0] is model and kwargs == {"data": [2]}

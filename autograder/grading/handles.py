@@ -249,6 +249,14 @@ class LocalHandles:
         memo[id(memo)] = list(memo.values())  # deepcopy's keep-alive list, as it would make it
         return resolved, memo
 
+    def rewrap(self, value: Any) -> Any:
+        """``value`` with each object that a handle of this table stands for as that handle."""
+        def swap(leaf: Any) -> Any:
+            handle = self.handles.get(id(leaf))
+            return handle if handle is not None and handle._object is leaf else leaf
+
+        return _replace(value, swap)
+
     def localize(self, value: Any, origin: str, owner: Any, *, keep: bool, depth: int = 0) -> Any:
         """What the student's side would get for ``value``: plain data copied, the rest as handles (``keep``)."""
         if depth > wire.MAX_DEPTH:

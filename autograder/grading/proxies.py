@@ -216,8 +216,14 @@ class ReferenceProxy:
         return lambda *args, **kwargs: self._output(name, self._invoke(name, function, args, kwargs)[0], self._keep)
 
     def _output(self, origin: str, result: dict, keep: bool) -> Any:
-        """A call's output; through ``keep``, as the student's side would get it (plain copies and handles)."""
-        return self._handles.localize(result["output"], origin, self, keep=True) if keep else result["output"]
+        """A call's output; through ``keep``, as the student's side would get it (plain copies and handles).
+
+        Otherwise as the function returned it, but an object a handle stands for as that handle, as on
+        the student's side.
+        """
+        if keep:
+            return self._handles.localize(result["output"], origin, self, keep=True)
+        return self._handles.rewrap(result["output"])
 
     def _derived(self, may_change: tuple[int | str, ...], keep: bool) -> ReferenceProxy:
         return ReferenceProxy(self._module, self._grad_outputs, may_change, keep, self._handles)
@@ -278,4 +284,4 @@ class ReferenceProxy:
     def call_in_place(self, name: str, *args: Any, **kwargs: Any) -> InPlaceResult:
         """As `StudentProxy.call_in_place`: the output, and the copies of the arguments as the call left them."""
         result, copies, kwarg_copies = self._invoke(name, getattr(self._module, name), args, kwargs)
-        return InPlaceResult(result["output"], copies, kwarg_copies)
+        return InPlaceResult(self._output(name, result, self._keep), *self._handles.rewrap((copies, kwarg_copies)))
