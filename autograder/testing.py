@@ -9,7 +9,10 @@ plugin and need no import. A call through ``student`` or ``reference`` fails
 when the function changes one of its arguments in place, unless the suite
 allows it: ``student.mutating("params").call_in_place("step_", params, grads)``
 returns an `InPlaceResult` (the output, and the arguments as the call left
-them). See ``docs/suite-authoring.md``.
+them). Through ``student.keep`` (and ``reference.keep``) what is not plain data
+(a model, a fitted predictor) stays on its side as a `Handle`, which later
+calls take as an argument, call, or call methods of; a handle used where it
+does not belong raises `HandleError`. See ``docs/suite-authoring.md``.
 """
 
 from .grading.compare import (
@@ -22,11 +25,14 @@ from .grading.compare import (
     relative_error,
     tolerance_margin,
 )
+from .grading.handles import Handle, HandleError
 from .grading.proxies import InPlaceResult
 from .grading.suite import grade_cell, points
 
 __all__ = [
     "ComparisonError",
+    "Handle",
+    "HandleError",
     "InPlaceResult",
     "assert_close",
     "assert_gradients_close",
