@@ -53,8 +53,8 @@ def _loader_arguments(tensors: tuple, batch_size: Any, seed: Any) -> None:
 
 
 def _label(handle: Handle, method: str | None) -> str:
-    """How a call through ``handle`` is named in messages: ``Sequential.forward (from build_mlp)``."""
-    return f"{handle.description}" if method is None else f"{handle.description}, its {method}"
+    """How a call through ``handle`` is named in messages: ``the SpamFilter from train_spam_filter, its predict``."""
+    return handle.description if method is None else f"{handle.description}, its {method}"
 
 
 def _may_change(arguments: tuple) -> tuple[int | str, ...]:
