@@ -32,8 +32,11 @@ so a failure can be reproduced by passing them back.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import secrets
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -191,14 +194,14 @@ def grade_class(assignment: Assignment, release_notebook: Path, full_cells: dict
         started.add(student)
         return student, pending[student].pop(0)
 
-    context = multiprocessing.get_context("spawn")
-    processes, holding, running = [], {}, {}
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no fork of a process that ran torch
+    pipes, holding, running = [], {}, {}
     for _ in range(max(1, min(workers, len(full_cells)))):
         ours, theirs = context.Pipe()
         process = context.Process(target=_worker, args=(theirs, assignment, release_notebook, margin), daemon=True)
         process.start()
         theirs.close()
-        processes.append(process)
+        pipes.append((ours, process))
         holding[ours] = None
     try:
         idle = list(holding)
@@ -226,13 +229,13 @@ def grade_class(assignment: Assignment, release_notebook: Path, full_cells: dict
                     failures.append(value)
                 idle.append(conn)
     finally:
-        for conn in holding:
-            try:
+        for conn, process in pipes:
+            if conn in running and process.is_alive():  # stopped early: interrupted, it closes its kernel and ends
+                os.kill(process.pid, signal.SIGINT)
+            with contextlib.suppress(OSError):  # unless it has ended already
                 conn.send(None)
-            except OSError:
-                pass  # that process has ended
-        for process in processes:
-            process.join(timeout=60)
+        for _, process in pipes:
+            process.join(timeout=30)
             if process.is_alive():
                 process.kill()
     failures += [f"{student} under seed {seed}: not graded" for student, left in pending.items() for seed in left]

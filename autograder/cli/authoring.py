@@ -13,13 +13,14 @@ from . import output
 def check_command(assignment: Assignment, seeds: int, *, sample_class: bool = True) -> int:
     """Print one row per check, a line between rows: a failure's detail holds whole messages, many lines long.
 
-    Details are plain text (a test id such as ``test_values[batch]`` is not markup).
+    A row's name stays on one line (it is what people search for); details are plain text, wrapped (a test id
+    such as ``test_values[batch]`` is not markup).
     """
     checks = check_assignment(assignment, seeds=seeds, sample_class=sample_class)
-    table = Table(title=f"autograder check {assignment.id}", show_lines=True, expand=True)
-    table.add_column("check", ratio=2, overflow="fold")
+    table = Table(title=f"autograder check {assignment.id}", show_lines=True, pad_edge=False)
+    table.add_column("check", no_wrap=True)
     table.add_column("result", no_wrap=True)
-    table.add_column("detail", ratio=5, overflow="fold")
+    table.add_column("detail", overflow="fold")
     for item in checks:
         table.add_row(Text(item.name), "PASS" if item.ok else "[bold red]FAIL[/]", Text(item.detail))
     output.console.print(table)

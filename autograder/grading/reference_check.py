@@ -35,8 +35,10 @@ def check_reference(assignment: Assignment, seeds: int | Sequence[int] = 1,
                     margin: float = 1.0) -> tuple[list[Check], list]:
     """Grade the source notebook's own solutions under each seed: each must score full marks.
 
-    ``seeds`` is the seeds themselves, or a count ``n`` for seeds 1..n (the author's check passes the
-    secret seeds it draws for the whole check, so the sample class is graded under the same ones).
+    ``seeds`` is a count ``n`` for seeds 1..n, or the seeds themselves: the author's check passes the
+    secret seeds it draws for the whole check, so the sample class is graded under the same ones. Rows
+    are then named by the seed's place (``seed k``, the same names on every run) and their details
+    carry the seed.
 
     With ``margin`` < 1 every tolerance a hidden test states counts only that
     share (`compare.tolerance_margin`): the solutions must clear each threshold
@@ -45,17 +47,23 @@ def check_reference(assignment: Assignment, seeds: int | Sequence[int] = 1,
     then the `GRADIENT_CHECK` row. Returns the rows and the first seed's results.
     """
     runs = _grade_reference(assignment, seeds, margin)
-    checks = [full_marks_check(run.seed, run.results, margin) for run in runs]
+    checks = [full_marks_check(run.seed, run.results, margin, label=None if isinstance(seeds, int) else place)
+              for place, run in enumerate(runs, start=1)]
     checks.append(gradient_check(runs))
     return checks, runs[0].results
 
 
-def full_marks_check(seed: int, tests: list[TestResult], margin: float = 1.0) -> Check:
-    """The row for one seed: every test passed, or each failure with its test, the seed and its whole message."""
+def full_marks_check(seed: int, tests: list[TestResult], margin: float = 1.0, label: int | None = None) -> Check:
+    """The row for one seed: every test passed, or each failure with its test, the seed and its whole message.
+
+    The row is named after ``label`` (a secret seed's place among the check's seeds) when given, else the seed.
+    """
     condition = "" if margin == 1 else f", tolerances at {margin:.0%}"
     failed = [f"{t.test_id} {t.outcome} under seed {seed}:\n{t.message or t.outcome}" for t in tests if not t.passed]
-    return Check(f"the notebook's solutions score full marks against the reference (seed {seed}{condition})",
-                 not failed, "\n\n".join(failed) or f"{len(tests)} tests passed")
+    passed = f"{len(tests)} tests passed" + ("" if label is None else f" under seed {seed}")
+    name = seed if label is None else label
+    return Check(f"the notebook's solutions score full marks against the reference (seed {name}{condition})",
+                 not failed, "\n\n".join(failed) or passed)
 
 
 def gradient_check(runs: list[SuitePlugin]) -> Check:
