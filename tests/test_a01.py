@@ -34,7 +34,7 @@ def test_course_author_check_passes():
 @pytest.fixture(scope="module")
 def demo_course(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("demo") / "course"
-    assert main(["demo", "--workdir", str(workdir)]) == 0
+    assert main(["demo", "--workdir", str(workdir), "--assignment", A01.id]) == 0
     return workdir
 
 

@@ -12,6 +12,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from autograder.course.assignment import (
     Assignment,
     CourseError,
+    assignments_with_samples,
     autograded_cells,
     check_grade_cells,
     read_notebook,
@@ -314,3 +315,14 @@ def test_required_data_must_exist(tree):
     (tree / "data").mkdir()
     (tree / "data" / "points.csv").write_text("x,y\n")
     Assignment("ex", tree).validate()
+
+
+def test_the_demo_finds_every_assignment_with_a_sample_class(tmp_path):
+    for assignment_id, has_notebook in (("b_two", True), ("a_one", True), ("c_no_notebook", False)):
+        (tmp_path / "assignments" / "samples" / assignment_id).mkdir(parents=True)
+        if has_notebook:
+            notebook = Assignment(assignment_id, tmp_path).source_notebook
+            notebook.parent.mkdir(parents=True)
+            notebook.write_text("{}")
+    assert assignments_with_samples(tmp_path) == ["a_one", "b_two"]
+    assert assignments_with_samples(tmp_path / "nowhere") == []

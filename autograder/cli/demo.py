@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..course.assignment import Assignment, CourseError
+from ..course.assignment import Assignment, CourseError, assignments_with_samples
 from ..course.samples import expected_scores, submit_samples
 from ..gradebook.course_dir import NbgraderCourse
 from . import output
@@ -41,21 +41,31 @@ def prepare_demo_workdir(workdir: Path, course_root: Path, *, force: bool = Fals
                                        "deleted and rebuilt by its next run.\n")
 
 
-def demo_command(root: Path, workdir: Path, assignment_id: str, *, force: bool = False) -> int:
+def demo_command(root: Path, workdir: Path, assignment_ids: list[str], *, force: bool = False) -> int:
+    """One course with every asked assignment (default: each with a sample class), its class submitted and graded."""
+    assignment_ids = assignment_ids or assignments_with_samples(root)
+    if not assignment_ids:
+        raise CourseError(f"no assignment of {root} has a sample class (assignments/samples/<id>/): nothing to demo")
     prepare_demo_workdir(workdir, root, force=force)
-    assignment = Assignment(assignment_id, root)
+    assignments = [Assignment(assignment_id, root) for assignment_id in assignment_ids]
+    for assignment in assignments:
+        assignment.validate()
     course = NbgraderCourse.create(workdir, root)
     output.console.print(f"course directory: {workdir}")
-    release = course.generate(assignment_id)
-    output.console.print(f"released {assignment_id}: {release}")
-    students = submit_samples(assignment.samples_dir, release / f"{assignment_id}.ipynb",
-                              workdir / "submitted", assignment_id)
-    output.console.print(f"submitted {len(students)} sample students: {', '.join(students)}")
-    code = grade_command(course, assignment_id, students, force=False,
-                         expected=expected_scores(assignment.samples_dir))
+    code, graded = 0, {}
+    for assignment in assignments:
+        release = course.generate(assignment.id)
+        students = submit_samples(assignment.samples_dir, release / f"{assignment.id}.ipynb",
+                                  workdir / "submitted", assignment.id)
+        output.console.print(f"released {assignment.id} and submitted its {len(students)} sample students: "
+                             f"{', '.join(students)}")
+        code = max(code, grade_command(course, assignment.id, students, force=False,
+                                       expected=expected_scores(assignment.samples_dir)))
+        graded[assignment.id] = students
     csv_path = course.export_csv(workdir / "grades.csv")
-    for student in students:
-        course.feedback(assignment_id, student)
+    for assignment_id, students in graded.items():
+        for student in students:
+            course.feedback(assignment_id, student)
     output.console.print(f"gradebook exported: {csv_path}")
-    output.console.print(f"feedback: {workdir / 'feedback'}/<student>/{assignment_id}/{assignment_id}.html")
+    output.console.print(f"feedback: {workdir / 'feedback'}/<student>/<assignment>/<assignment>.html")
     return code

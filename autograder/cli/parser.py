@@ -77,12 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "sample class, passing `check` as written")
     new.add_argument("assignment", help="the new assignment's id (letters, digits and _, e.g. softmax_intro)")
 
-    demo = commands.add_parser("demo", parents=common, help="grade the bundled sample class and print the gradebook")
+    demo = commands.add_parser("demo", parents=common, help="grade the bundled sample classes and print the gradebook")
     demo.add_argument("--workdir", type=Path, default=Path("build/demo"),
                       help="where the demo builds its course (default: build/demo); replaced on every run, so a "
                            "folder the demo did not create is refused unless --force")
-    demo.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
-                      help=f"the assignment whose sample class is graded (default: {DEFAULT_ASSIGNMENT})")
+    demo.add_argument("--assignment", action="append", default=[],
+                      help="an assignment whose sample class is graded (repeatable; default: every assignment "
+                           "with a sample class)")
     demo.add_argument("--force", action="store_true",
                       help="replace --workdir even when it holds files the demo did not create (they are deleted)")
 

@@ -110,6 +110,13 @@ class Assignment:
         return autograded_cells(read_notebook(self.source_notebook))
 
 
+def assignments_with_samples(root: Path) -> list[str]:
+    """Ids of the course tree's assignments that have a source notebook and a bundled sample class, sorted."""
+    samples = root / "assignments" / "samples"
+    return sorted(folder.name for folder in samples.iterdir() if folder.is_dir()
+                  and Assignment(folder.name, root).source_notebook.is_file()) if samples.is_dir() else []
+
+
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read and validate a notebook, turning every kind of damage into a `CourseError` that names the file."""
     try:
