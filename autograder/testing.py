@@ -12,7 +12,10 @@ returns an `InPlaceResult` (the output, and the arguments as the call left
 them). Through ``student.keep`` (and ``reference.keep``) what is not plain data
 (a model, a fitted predictor) stays on its side as a `Handle`, which later
 calls take as an argument, call, or call methods of; a handle used where it
-does not belong raises `HandleError`. See ``docs/suite-authoring.md``.
+does not belong raises `HandleError`. A `Catalogue` of known mistakes (`Mistake`), kept
+beside the suite and read with `load_catalogue`, names the student's mistake
+when a comparison made within ``catalogue.diagnose(...)`` fails. See
+``docs/suite-authoring.md``.
 """
 
 from .grading.compare import (
@@ -26,20 +29,24 @@ from .grading.compare import (
     tolerance_margin,
 )
 from .grading.handles import Handle, HandleError
+from .grading.mistakes import Catalogue, Mistake, load_catalogue
 from .grading.proxies import InPlaceResult
 from .grading.suite import grade_cell, points
 
 __all__ = [
+    "Catalogue",
     "ComparisonError",
     "Handle",
     "HandleError",
     "InPlaceResult",
+    "Mistake",
     "assert_close",
     "assert_gradients_close",
     "assert_scalar_close",
     "assert_within_factor",
     "describe_inputs",
     "grade_cell",
+    "load_catalogue",
     "points",
     "relative_error",
     "tolerance_margin",

@@ -27,7 +27,16 @@ arguments as they were (a01-4): a ``gd_step`` that does ``w -= lr * dw`` on
 the caller's ``w`` fails with "gd_step changed its argument `w` in place".
 No function of a01 is meant to update its inputs, so the suite allows none
 (``student.mutating(...)`` would).
+
+A comparison that fails names the student's mistake when it is a known one
+(a01-5): ``mistakes.py`` beside this file catalogues, per function, the wrong
+answers of the mistakes students make (the missing factor 2, a flipped sign,
+a loss curve one epoch late, a closed-form fit, ...), and each comparison of a
+student's result runs within ``MISTAKES.diagnose(...)`` on the same inputs.
+Diagnoses change messages only, never a score.
 """
+
+from pathlib import Path
 
 import pytest
 import torch
@@ -38,10 +47,13 @@ from autograder.testing import (
     assert_scalar_close,
     assert_within_factor,
     grade_cell,
+    load_catalogue,
     points,
 )
 
-SUITE_VERSION = "a01-4"
+SUITE_VERSION = "a01-5"
+
+MISTAKES = load_catalogue(Path(__file__).with_name("mistakes.py"))
 
 GRADIENT_HINT = "for L = mean((X @ w + b - y)^2): dL/dw = 2/n * X^T (y_hat - y) and dL/db = 2/n * sum(y_hat - y)"
 TRAINING_HINT = ("start from w = zeros(d), b = 0; per epoch, take the batches in order (the last one may be "
@@ -109,14 +121,16 @@ class TestPredict:
     @points(1)
     def test_several_features(self, student, reference, rng):
         X, _, w, b = linear_data(rng, 7, 3)
-        assert_close(student.predict(X, w, b), reference.predict(X, w, b), fn="predict",
-                     inputs={"X": X, "w": w, "b": b}, hint="y_hat = X @ w + b, one prediction per row of X")
+        with MISTAKES.diagnose("predict", X, w, b):
+            assert_close(student.predict(X, w, b), reference.predict(X, w, b), fn="predict",
+                         inputs={"X": X, "w": w, "b": b}, hint="y_hat = X @ w + b, one prediction per row of X")
 
     @points(1)
     def test_float64_single_feature(self, student, reference, rng):
         X, _, w, b = linear_data(rng, 5, 1, dtype=torch.float64)
-        assert_close(student.predict(X, w, b), reference.predict(X, w, b), fn="predict",
-                     inputs={"X": X, "w": w, "b": b}, hint="keep the input's dtype (float64 here)")
+        with MISTAKES.diagnose("predict", X, w, b):
+            assert_close(student.predict(X, w, b), reference.predict(X, w, b), fn="predict",
+                         inputs={"X": X, "w": w, "b": b}, hint="keep the input's dtype (float64 here)")
 
 
 @grade_cell("test_mse")
@@ -124,16 +138,19 @@ class TestMse:
     @points(1)
     def test_values(self, student, reference, rng):
         y_hat, y = rng.normal((9,)), rng.normal((9,), std=3.0)
-        assert_close(student.mse(y_hat, y), reference.mse(y_hat, y), fn="mse", inputs={"y_hat": y_hat, "y": y},
-                     hint="the mean of the squared differences: a 0-d tensor")
+        with MISTAKES.diagnose("mse", y_hat, y):
+            assert_close(student.mse(y_hat, y), reference.mse(y_hat, y), fn="mse", inputs={"y_hat": y_hat, "y": y},
+                         hint="the mean of the squared differences: a 0-d tensor")
 
     @points(1)
     def test_autograd_flows_through(self, student, reference, rng):
         y_hat, y = rng.normal((6,), dtype=torch.float64), rng.normal((6,), dtype=torch.float64)
         _, got = student.gradients("mse", (y_hat, y), wrt=(0,))
         _, want = reference.gradients("mse", (y_hat, y), wrt=(0,))
-        assert_gradients_close(got, want, fn="mse", inputs={"y_hat": y_hat, "y": y}, wrt=("y_hat",),
-                               hint="compute the loss with torch operations, so autograd can differentiate it")
+        # mse's output is one number, so its gradient is taken with grad_output 1: the mistakes' are too.
+        with MISTAKES.diagnose_gradients("mse", (y_hat, y), wrt=(0,)):
+            assert_gradients_close(got, want, fn="mse", inputs={"y_hat": y_hat, "y": y}, wrt=("y_hat",),
+                                   hint="compute the loss with torch operations, so autograd can differentiate it")
 
 
 @grade_cell("test_mse_grad")
@@ -143,8 +160,9 @@ class TestMseGrad:
     def test_values(self, student, reference, rng, n, d):
         X, y, w, b = linear_data(rng, n, d)
         inputs = {"X": X, "y": y, "w": w, "b": b}
-        assert_close(student.mse_grad(X, y, w, b), reference.mse_grad(X, y, w, b), fn="mse_grad", inputs=inputs,
-                     rtol=1e-4, atol=1e-5, hint=GRADIENT_HINT)
+        with MISTAKES.diagnose("mse_grad", X, y, w, b):
+            assert_close(student.mse_grad(X, y, w, b), reference.mse_grad(X, y, w, b), fn="mse_grad",
+                         inputs=inputs, rtol=1e-4, atol=1e-5, hint=GRADIENT_HINT)
 
     @points(1)
     def test_matches_autograd_in_float64(self, student, reference, rng):
@@ -152,8 +170,9 @@ class TestMseGrad:
         inputs = {"X": X, "y": y, "w": w, "b": b}
         # What autograd says about the reference's loss: the hand-written formula must agree with it.
         _, (dw, db) = reference.gradients("loss_of_parameters", (X, y, w, b), wrt=(2, 3))
-        assert_close(student.mse_grad(X, y, w, b), (dw, db), fn="mse_grad", inputs=inputs,
-                     hint=GRADIENT_HINT + " (compared with autograd, float64)")
+        with MISTAKES.diagnose("mse_grad", X, y, w, b):
+            assert_close(student.mse_grad(X, y, w, b), (dw, db), fn="mse_grad", inputs=inputs,
+                         hint=GRADIENT_HINT + " (compared with autograd, float64)")
 
 
 @grade_cell("test_gd_step")
@@ -165,16 +184,18 @@ class TestGdStep:
         w, dw = rng.normal((3,)), rng.normal((3,))
         b, db = rng.normal(()), rng.normal(())
         lr = float(rng.uniform((), low=0.001, high=0.5))
-        assert_close(student.gd_step(w, b, dw, db, lr), reference.gd_step(w, b, dw, db, lr), fn="gd_step",
-                     inputs={"w": w, "b": b, "dw": dw, "db": db, "lr": lr},
-                     hint="step against the gradient: w - lr * dw and b - lr * db")
+        with MISTAKES.diagnose("gd_step", w, b, dw, db, lr):
+            assert_close(student.gd_step(w, b, dw, db, lr), reference.gd_step(w, b, dw, db, lr), fn="gd_step",
+                         inputs={"w": w, "b": b, "dw": dw, "db": db, "lr": lr},
+                         hint="step against the gradient: w - lr * dw and b - lr * db")
 
     @points(1)
     def test_float64(self, student, reference, rng):
         w, dw = rng.normal((5,), dtype=torch.float64), rng.normal((5,), dtype=torch.float64)
         b, db = rng.normal((), dtype=torch.float64), rng.normal((), dtype=torch.float64)
-        assert_close(student.gd_step(w, b, dw, db, 0.1), reference.gd_step(w, b, dw, db, 0.1), fn="gd_step",
-                     inputs={"w": w, "b": b, "dw": dw, "db": db, "lr": 0.1}, hint="keep the input's dtype")
+        with MISTAKES.diagnose("gd_step", w, b, dw, db, 0.1):
+            assert_close(student.gd_step(w, b, dw, db, 0.1), reference.gd_step(w, b, dw, db, 0.1), fn="gd_step",
+                         inputs={"w": w, "b": b, "dw": dw, "db": db, "lr": 0.1}, hint="keep the input's dtype")
 
 
 @grade_cell("test_train_linear")
@@ -183,16 +204,20 @@ class TestTrainLinear:
     def test_full_batch_curve(self, student, reference, rng):
         X, y, _, _ = linear_data(rng, 16, 2)
         inputs = {"X": X, "y": y, "lr": 0.1, "epochs": 5}
-        assert_close(student.train_linear(X, y, 0.1, 5), reference.train_linear(X, y, 0.1, 5), fn="train_linear",
-                     inputs=inputs, rtol=1e-4, atol=1e-5, check_dtype=False, hint=TRAINING_HINT)
+        with MISTAKES.diagnose("train_linear", X, y, 0.1, 5):
+            assert_close(student.train_linear(X, y, 0.1, 5), reference.train_linear(X, y, 0.1, 5),
+                         fn="train_linear", inputs=inputs, rtol=1e-4, atol=1e-5, check_dtype=False,
+                         hint=TRAINING_HINT)
 
     @points(1)
     def test_mini_batch_curve(self, student, reference, rng):
         X, y, _, _ = linear_data(rng, 10, 3)
         inputs = {"X": X, "y": y, "lr": 0.05, "epochs": 4, "batch_size": 4}
-        assert_close(student.train_linear(X, y, 0.05, 4, batch_size=4),
-                     reference.train_linear(X, y, 0.05, 4, batch_size=4), fn="train_linear", inputs=inputs,
-                     rtol=1e-4, atol=1e-5, check_dtype=False, hint=TRAINING_HINT + " (10 rows, batches of 4, 4, 2)")
+        with MISTAKES.diagnose("train_linear", X, y, 0.05, 4, batch_size=4):
+            assert_close(student.train_linear(X, y, 0.05, 4, batch_size=4),
+                         reference.train_linear(X, y, 0.05, 4, batch_size=4), fn="train_linear", inputs=inputs,
+                         rtol=1e-4, atol=1e-5, check_dtype=False,
+                         hint=TRAINING_HINT + " (10 rows, batches of 4, 4, 2)")
 
     @points(2)
     def test_learns_a_secret_linear_relation(self, student, reference, rng):
@@ -200,13 +225,14 @@ class TestTrainLinear:
 
         # The method: a few epochs of full-batch gradient descent, far from the best fit yet.
         early = {"X": X, "y": y, "lr": LINEAR_LR, "epochs": EARLY_EPOCHS}
-        assert_close(student.train_linear(X, y, LINEAR_LR, EARLY_EPOCHS),
-                     reference.train_linear(X, y, LINEAR_LR, EARLY_EPOCHS), fn="train_linear", inputs=early,
-                     rtol=1e-3, atol=1e-3, check_dtype=False, what="(w, b, losses)",
-                     hint=f"after {EARLY_EPOCHS} epochs of full-batch gradient descent (lr {LINEAR_LR}) the "
-                          "parameters are still far from the best fit: (w, b, losses) must be where those "
-                          "gradient steps lead, from w = 0, b = 0. A closed-form solution (lstsq, normal "
-                          "equations) or fixed values (such as the notebook's 1.8 and 32) are not training")
+        with MISTAKES.diagnose("train_linear", X, y, LINEAR_LR, EARLY_EPOCHS):
+            assert_close(student.train_linear(X, y, LINEAR_LR, EARLY_EPOCHS),
+                         reference.train_linear(X, y, LINEAR_LR, EARLY_EPOCHS), fn="train_linear", inputs=early,
+                         rtol=1e-3, atol=1e-3, check_dtype=False, what="(w, b, losses)",
+                         hint=f"after {EARLY_EPOCHS} epochs of full-batch gradient descent (lr {LINEAR_LR}) the "
+                              "parameters are still far from the best fit: (w, b, losses) must be where those "
+                              "gradient steps lead, from w = 0, b = 0. A closed-form solution (lstsq, normal "
+                              "equations) or fixed values (such as the notebook's 1.8 and 32) are not training")
 
         # The promise: with mini-batches and enough epochs the neuron finds the secret relation.
         inputs = {"X": X, "y": y, "lr": LINEAR_LR, "epochs": LINEAR_EPOCHS, "batch_size": LINEAR_BATCH}
@@ -234,10 +260,11 @@ class TestFitQuadratic:
     def test_first_steps(self, student, reference, rng):
         x = torch.linspace(-2, 2, 20)
         y = rng.normal((20,), std=2.0)
-        assert_close(student.fit_quadratic(x, y, 3, 0.01), reference.fit_quadratic(x, y, 3, 0.01),
-                     fn="fit_quadratic", inputs={"x": x, "y": y, "steps": 3, "lr": 0.01}, rtol=1e-4, atol=1e-5,
-                     hint="start from [1.5, 1.5, 1.5]; each step: loss, backward, then under torch.no_grad "
-                          "subtract lr * grad and zero the gradient")
+        with MISTAKES.diagnose("fit_quadratic", x, y, 3, 0.01):
+            assert_close(student.fit_quadratic(x, y, 3, 0.01), reference.fit_quadratic(x, y, 3, 0.01),
+                         fn="fit_quadratic", inputs={"x": x, "y": y, "steps": 3, "lr": 0.01}, rtol=1e-4, atol=1e-5,
+                         hint="start from [1.5, 1.5, 1.5]; each step: loss, backward, then under torch.no_grad "
+                              "subtract lr * grad and zero the gradient")
 
     @points(2)
     def test_recovers_secret_coefficients(self, student, reference, rng):
@@ -245,13 +272,14 @@ class TestFitQuadratic:
 
         # The method: a few small gradient steps from [1.5, 1.5, 1.5], far from the best fit yet.
         early = {"x": x, "y": y, "steps": EARLY_STEPS, "lr": EARLY_LR}
-        assert_close(student.fit_quadratic(x, y, EARLY_STEPS, EARLY_LR),
-                     reference.fit_quadratic(x, y, EARLY_STEPS, EARLY_LR), fn="fit_quadratic", inputs=early,
-                     rtol=1e-3, atol=1e-3, check_dtype=False, what="coefficients [a, b, c]",
-                     hint=f"after {EARLY_STEPS} steps of lr {EARLY_LR} from [1.5, 1.5, 1.5] gradient descent is "
-                          "still on its way: the coefficients must be where those steps lead. A closed-form fit "
-                          "(lstsq, solve, pinv, normal equations) or fixed values (such as 3, 2, 1) are not "
-                          "gradient descent")
+        with MISTAKES.diagnose("fit_quadratic", x, y, EARLY_STEPS, EARLY_LR):
+            assert_close(student.fit_quadratic(x, y, EARLY_STEPS, EARLY_LR),
+                         reference.fit_quadratic(x, y, EARLY_STEPS, EARLY_LR), fn="fit_quadratic", inputs=early,
+                         rtol=1e-3, atol=1e-3, check_dtype=False, what="coefficients [a, b, c]",
+                         hint=f"after {EARLY_STEPS} steps of lr {EARLY_LR} from [1.5, 1.5, 1.5] gradient descent "
+                              "is still on its way: the coefficients must be where those steps lead. A closed-form "
+                              "fit (lstsq, solve, pinv, normal equations) or fixed values (such as 3, 2, 1) are "
+                              "not gradient descent")
 
         # The promise: with the notebook's steps and learning rate the fit finds the secret coefficients.
         inputs = {"x": x, "y": y, "steps": QUADRATIC_STEPS, "lr": QUADRATIC_LR}

@@ -20,7 +20,9 @@ The student's side is type-checked exactly (``type(x) is torch.Tensor``, never
 ``isinstance``), so an object that merely pretends to be a tensor or overrides
 ``__eq__``/``__array__`` is rejected; containers are read only through the
 built-in ``list``/``tuple``/``dict`` methods, so a subclass cannot lie about its
-contents. Stdlib, torch and numpy only: importable on its own.
+contents. Within a diagnosis block (`diagnosing`, used by `autograder.grading.mistakes`) a
+failure's message starts with the known mistake the student's value reproduces, if any.
+Stdlib, torch and numpy only: importable on its own.
 """
 
 from __future__ import annotations

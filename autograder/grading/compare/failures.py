@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -51,6 +51,35 @@ def tolerance_margin(share: float) -> Iterator[None]:
         yield
     finally:
         _MARGIN.reset(token)
+
+
+# Who names a mistake when a comparison fails (`autograder.grading.mistakes` sets it for a block of a test):
+# called with the student's value, the reference's, and ``passes(got, want)``, the failed comparison itself
+# (same kind, tolerances and margin), it returns the line to put before the message, or None.
+Diagnoser = Callable[[Any, Any, Callable[[Any, Any], bool]], str | None]
+_DIAGNOSER: ContextVar[Diagnoser | None] = ContextVar("diagnoser", default=None)
+
+
+@contextlib.contextmanager
+def diagnosing(diagnoser: Diagnoser) -> Iterator[None]:
+    """Within this block, a failed comparison asks ``diagnoser`` for a line naming the student's mistake."""
+    token = _DIAGNOSER.set(diagnoser)
+    try:
+        yield
+    finally:
+        _DIAGNOSER.reset(token)
+
+
+def _diagnosis(actual: Any, expected: Any, passes: Callable[[Any, Any], bool]) -> str | None:
+    """The line the diagnoser in force gives for this failure; None without one, or when it fails itself."""
+    diagnoser = _DIAGNOSER.get()
+    if diagnoser is None:
+        return None
+    try:
+        line = diagnoser(actual, expected, passes)
+    except Exception:  # a broken catalogue must not cost the student the plain message
+        return None
+    return line if type(line) is str and line else None
 
 
 class ComparisonError(AssertionError):
@@ -134,9 +163,11 @@ class _Failure:
     details: tuple[str, ...] = ()
 
 
-def _raise(failure: _Failure, *, fn: str, inputs: Any, hint: str | None) -> NoReturn:
+def _raise(failure: _Failure, *, fn: str, inputs: Any, hint: str | None, diagnosis: str | None = None) -> NoReturn:
     summary = failure.summary if failure.summary.endswith((".", "?", "!")) else failure.summary + "."
     lines = [f"{fn}({describe_inputs(inputs)}) -> {failure.path}: {summary}", *failure.details]
+    if diagnosis:
+        lines.insert(0, diagnosis)
     if hint:
         lines.append(f"Hint: {hint}")
     raise ComparisonError("\n".join(lines))

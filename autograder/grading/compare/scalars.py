@@ -8,7 +8,16 @@ from typing import Any
 
 import torch
 
-from .failures import _FACTOR_ATOL, _MARGIN, _TENSOR_TYPES, _Failure, _raise, _type_failure, _type_name
+from .failures import (
+    _FACTOR_ATOL,
+    _MARGIN,
+    _TENSOR_TYPES,
+    _diagnosis,
+    _Failure,
+    _raise,
+    _type_failure,
+    _type_name,
+)
 from .values import _compare, _num, _Options, _sequence_items, _tensor_like, _value_mismatch
 
 # ----------------------------------------------------------------- gradients
@@ -31,19 +40,29 @@ def assert_gradients_close(
     input in ``wrt``. None counts as an all-zero gradient: it only fails where
     the other side has a nonzero gradient.
     """
+    options = _Options(rtol, atol, check_dtype=True, check_device=True, equal_nan=False)
+    failure = _gradients_failure(actual_grads, expected_grads, fn, wrt, options)
+    if failure is not None:
+        def passes(got: Any, want: Any) -> bool:
+            return _gradients_failure(got, want, fn, wrt, options) is None
+
+        _raise(failure, fn=fn, inputs=inputs, hint=hint, diagnosis=_diagnosis(actual_grads, expected_grads, passes))
+
+
+def _gradients_failure(actual_grads: Any, expected_grads: Any, fn: str, wrt: Sequence[str],
+                       options: _Options) -> _Failure | None:
+    """What is wrong with ``actual_grads`` against ``expected_grads``, or None when they are close."""
     expected_items = _sequence_items(expected_grads)
     if expected_items is None:  # a single gradient
         expected_items, actual_items = [expected_grads], [actual_grads]
     else:
         actual_items = _sequence_items(actual_grads)
     if actual_items is None:
-        _raise(_type_failure("gradients", "a tuple of tensors", actual_grads), fn=fn, inputs=inputs, hint=hint)
+        return _type_failure("gradients", "a tuple of tensors", actual_grads)
     if len(actual_items) != len(expected_items):
-        failure = _Failure(
+        return _Failure(
             "gradients", f"length mismatch: expected {len(expected_items)} gradients, got {len(actual_items)}"
         )
-        _raise(failure, fn=fn, inputs=inputs, hint=hint)
-    options = _Options(rtol, atol, check_dtype=True, check_device=True, equal_nan=False)
     for index, (got, want) in enumerate(zip(actual_items, expected_items, strict=True)):
         name = wrt[index] if index < len(wrt) else f"argument {index}"
         path = f"gradient of {fn} w.r.t. {name}"
@@ -58,7 +77,8 @@ def assert_gradients_close(
         else:
             failure = None if got is None else _compare(got, want, path, options)
         if failure is not None:
-            _raise(failure, fn=fn, inputs=inputs, hint=hint)
+            return failure
+    return None
 
 
 def _is_zero(value: Any) -> bool:
@@ -96,15 +116,19 @@ def assert_scalar_close(
 ) -> None:
     """Check a scalar (an int, float or 0-d tensor on either side, e.g. a loss)."""
     got, want = _scalar(actual, what, fn=fn, inputs=inputs, hint=hint), _reference_scalar(expected)
-    details = _value_mismatch(
-        torch.tensor(got, dtype=torch.float64),
-        torch.tensor(want, dtype=torch.float64),
-        rtol=rtol * _MARGIN.get(),
-        atol=atol * _MARGIN.get(),
-        equal_nan=False,
-    )
+    rtol, atol = rtol * _MARGIN.get(), atol * _MARGIN.get()
+
+    def mismatch(left: float, right: float) -> tuple[str, ...] | None:
+        return _value_mismatch(torch.tensor(left, dtype=torch.float64), torch.tensor(right, dtype=torch.float64),
+                               rtol=rtol, atol=atol, equal_nan=False)
+
+    details = mismatch(got, want)
     if details is not None:
-        _raise(_Failure(what, "values are not close", details), fn=fn, inputs=inputs, hint=hint)
+        def passes(left: Any, right: Any) -> bool:
+            return mismatch(_reference_scalar(left), _reference_scalar(right)) is None
+
+        _raise(_Failure(what, "values are not close", details), fn=fn, inputs=inputs, hint=hint,
+               diagnosis=_diagnosis(actual, expected, passes))
 
 
 def assert_within_factor(

@@ -15,6 +15,7 @@ from .failures import (
     _MARGIN,
     _NUMBER_DTYPES,
     _TENSOR_TYPES,
+    _diagnosis,
     _dtype_name,
     _Failure,
     _is_numpy_scalar,
@@ -63,7 +64,10 @@ def assert_close(
     options = _Options(rtol, atol, check_dtype, check_device, equal_nan)
     failure = _compare(actual, expected, what, options)
     if failure is not None:
-        _raise(failure, fn=fn, inputs=inputs, hint=hint)
+        def passes(got: Any, want: Any) -> bool:
+            return _compare(got, want, what, options) is None
+
+        _raise(failure, fn=fn, inputs=inputs, hint=hint, diagnosis=_diagnosis(actual, expected, passes))
 
 
 def _compare(actual: Any, expected: Any, path: str, options: _Options) -> _Failure | None:
