@@ -1,0 +1,37 @@
+# Mia: a typo in build_mlp (nn.Relu instead of nn.ReLU) makes it raise AttributeError, so every test
+# that needs her network fails with her traceback; the training loop, tested on the notebook's single neuron,
+# and the rest are right.
+
+# %% [relu]
+def relu(x):
+    return torch.clamp(x, min=0)
+
+# %% [build_mlp]
+def build_mlp(n_in, n_hidden, n_out):
+    return nn.Sequential(nn.Linear(n_in, n_hidden), nn.Relu(), nn.Linear(n_hidden, n_out))
+
+# %% [train_classifier]
+def train_classifier(model, X, y, epochs, batch_size, lr):
+    loss_fn = nn.BCEWithLogitsLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for epoch in range(epochs):
+        order = torch.randperm(len(X))
+        batch_losses = []
+        for start in range(0, len(X), batch_size):
+            rows = order[start:start + batch_size]
+            optimizer.zero_grad()
+            loss = loss_fn(model(X[rows]).squeeze(1), y[rows])
+            loss.backward()
+            optimizer.step()
+            batch_losses.append(loss.item())
+        losses.append(sum(batch_losses) / len(batch_losses))
+    return losses
+
+# %% [loan_features]
+def loan_features(frame):
+    numeric = frame[["person_income", "loan_percent_income", "credit_history_years"]]
+    numeric = (numeric - numeric.mean()) / numeric.std()
+    dummies = pd.get_dummies(frame["loan_intent"])
+    return torch.tensor(pd.concat([numeric, dummies], axis=1).to_numpy(dtype="float32"))
+
