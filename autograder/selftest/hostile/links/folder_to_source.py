@@ -2,7 +2,7 @@
 
 expect: refused
 reason: submission folder .*toy is a symbolic link
-plant: symlink . -> @@COURSE_DIR@@/source/toy
+plant: symlink . -> @@TREE_DIR@@/assignments/source/toy
 """
 # %% [double]
 def double(x):

@@ -3,7 +3,7 @@ same file under a second name.
 
 expect: refused
 reason: toy.ipynb is a hard link
-plant: hardlink toy.ipynb -> @@COURSE_DIR@@/source/toy/toy.ipynb
+plant: hardlink toy.ipynb -> @@TREE_DIR@@/assignments/source/toy/toy.ipynb
 """
 # %% [double]
 def double(x):

@@ -2,7 +2,7 @@
 
 expect: refused
 reason: a/b/c/answers.ipynb is a symbolic link
-plant: symlink a/b/c/answers.ipynb -> @@COURSE_DIR@@/source/toy/toy.ipynb
+plant: symlink a/b/c/answers.ipynb -> @@TREE_DIR@@/assignments/source/toy/toy.ipynb
 """
 # %% [double]
 def double(x):

@@ -3,7 +3,7 @@ as the instructor, it would score full marks, and its feedback would show every 
 
 expect: refused
 reason: toy.ipynb is a symbolic link .*submit your notebook file itself
-plant: symlink toy.ipynb -> @@COURSE_DIR@@/source/toy/toy.ipynb
+plant: symlink toy.ipynb -> @@TREE_DIR@@/assignments/source/toy/toy.ipynb
 """
 # %% [double]
 def double(x):
