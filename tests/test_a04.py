@@ -104,3 +104,23 @@ def test_hidden_test_labels_never_enter_the_kernel():
             if held_out in line and "student." in line:
                 assert held_out == "test_frame" and "loan_features" in line, line
     assert 'test.drop(columns=["loan_status"])' in source
+
+
+def test_the_notebook_and_the_grader_draw_loans_from_one_process():
+    """The reference's make_loans (written apart, for the leak check) draws exactly the notebook's applications."""
+    import importlib.util
+
+    import pandas as pd
+    import torch
+
+    from autograder.course.assignment import read_notebook
+
+    notebook = read_notebook(A04.source_notebook)
+    (cell,) = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "loan_data"]
+    namespace = {"torch": torch, "pd": pd}
+    exec(cell.source.split("loans_train, loans_test")[0], namespace)
+    spec = importlib.util.spec_from_file_location("a04_reference", A04.reference_path)
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    for seed in (0, 40, 41, 2**31 - 2):
+        pd.testing.assert_frame_equal(namespace["make_loans"](257, seed), reference.make_loans(257, seed))
