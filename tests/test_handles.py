@@ -215,30 +215,38 @@ def test_method_and_attribute_names_are_checked_on_the_graders_side():
 # ----------------------------------------------------------------- the reference's handles
 
 
+# The training functions both sides run: the reference's copy here, the student's in the kernel's cell.
+TRAINING_FUNCTIONS = '''
+def build_mlp(n_in, n_hidden, n_out):
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(n_in, n_hidden), torch.nn.ReLU(), torch.nn.Linear(n_hidden, n_out))
+
+
+def train(model, loader, epochs):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    losses = []
+    for _ in range(epochs):
+        total = 0.0
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+        losses.append(total)
+    return losses
+
+
+def train_price_model(frame):
+    mean = float(frame["price"].mean())
+    return lambda test: torch.full((len(test),), mean)
+'''
+
+
 def reference_module():
-    def build_mlp(n_in, n_hidden, n_out):
-        torch.manual_seed(0)
-        return torch.nn.Sequential(torch.nn.Linear(n_in, n_hidden), torch.nn.ReLU(), torch.nn.Linear(n_hidden, n_out))
-
-    def train(model, loader, epochs):
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-        losses = []
-        for _ in range(epochs):
-            total = 0.0
-            for xb, yb in loader:
-                optimizer.zero_grad()
-                loss = torch.nn.functional.mse_loss(model(xb), yb)
-                loss.backward()
-                optimizer.step()
-                total += loss.item()
-            losses.append(total)
-        return losses
-
-    def train_price_model(frame):
-        mean = float(frame["price"].mean())
-        return lambda test: torch.full((len(test),), mean)
-
-    return types.SimpleNamespace(build_mlp=build_mlp, train=train, train_price_model=train_price_model)
+    namespace = {"torch": torch}
+    exec(TRAINING_FUNCTIONS, namespace)
+    return types.SimpleNamespace(**{name: namespace[name] for name in ("build_mlp", "train", "train_price_model")})
 
 
 def trained(proxy, X, y):
@@ -286,30 +294,7 @@ import pandas as pd
 import torch
 
 
-def build_mlp(n_in, n_hidden, n_out):
-    torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(n_in, n_hidden), torch.nn.ReLU(), torch.nn.Linear(n_hidden, n_out))
-
-
-def train(model, loader, epochs):
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    losses = []
-    for _ in range(epochs):
-        total = 0.0
-        for xb, yb in loader:
-            optimizer.zero_grad()
-            loss = torch.nn.functional.mse_loss(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        losses.append(total)
-    return losses
-
-
-def train_price_model(frame):
-    mean = float(frame["price"].mean())
-    return lambda test: torch.full((len(test),), mean)
-
+''' + TRAINING_FUNCTIONS + '''
 
 def make_dummies(frame, columns):
     return pd.get_dummies(frame, columns=columns, drop_first=True, dtype="float32")
