@@ -6,5 +6,9 @@
 - `relay`: the only path from a kernel's sockets to the grader, bounded in bytes per message;
 - `messages`: what a kernel sends, made safe to keep (outputs, sizes, tracebacks, errors);
 - `kernel`: `StudentKernel`, a notebook run cell by cell and its functions called from the grader;
-- `wire`: the plain-data format that crosses the boundary (shared with the kernel).
+- `kept`: the agent inside the kernel that answers calls, and its table of objects kept behind handles;
+- `calling`: how one call runs on either side (`invoke`: gradients, recorded operators);
+- `input_watch`, `input_changes`: which arguments a call changed in place (the kernel's report; its check);
+- `wire`: the plain-data format that crosses the boundary (shared with the kernel), with `frames` for
+  pandas DataFrames.
 """
