@@ -14,12 +14,18 @@ them). Through ``student.keep`` (and ``reference.keep``) what is not plain data
 calls take as an argument, call, or call methods of; a handle used where it
 does not belong raises `HandleError`. A `Catalogue` of known mistakes (`Mistake`), kept
 beside the suite and read with `load_catalogue`, names the student's mistake
-when a comparison made within ``catalogue.diagnose(...)`` fails. See
+when a comparison made within ``catalogue.diagnose(...)`` fails. A threshold
+test scores what the student's code trained and asserts it with `assert_at_least`
+or `assert_at_most` against the reference's score and a stated margin; data files
+are read with `read_verified` (checked against their sha256). See
 ``docs/suite-authoring.md``.
 """
 
+from .course.data_files import read_verified
 from .grading.compare import (
     ComparisonError,
+    assert_at_least,
+    assert_at_most,
     assert_close,
     assert_gradients_close,
     assert_scalar_close,
@@ -40,6 +46,8 @@ __all__ = [
     "HandleError",
     "InPlaceResult",
     "Mistake",
+    "assert_at_least",
+    "assert_at_most",
     "assert_close",
     "assert_gradients_close",
     "assert_scalar_close",
@@ -48,6 +56,7 @@ __all__ = [
     "grade_cell",
     "load_catalogue",
     "points",
+    "read_verified",
     "relative_error",
     "tolerance_margin",
 ]

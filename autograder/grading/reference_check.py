@@ -9,6 +9,7 @@ all-zero gradients (one that every student passes).
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,6 +51,7 @@ def check_reference(assignment: Assignment, seeds: int | Sequence[int] = 1,
     checks = [full_marks_check(run.seed, run.results, margin, label=None if isinstance(seeds, int) else place)
               for place, run in enumerate(runs, start=1)]
     checks.append(gradient_check(runs))
+    checks += threshold_checks(runs, margin)
     return checks, runs[0].results
 
 
@@ -77,6 +79,37 @@ def gradient_check(runs: list[SuitePlugin]) -> Check:
     calls = sum(run.grad_outputs.reference_calls for run in runs)
     return Check(GRADIENT_CHECK, not flagged, "\n".join(flagged.values()) or (
         f"{calls} reference gradient calls, none all zero" if calls else "no test calls reference.gradients"))
+
+
+def threshold_checks(runs: list[SuitePlugin], margin: float = 1.0) -> list[Check]:
+    """One row per threshold a test asserted (`assert_at_least`/`assert_at_most`), over all seeds' runs.
+
+    The row gives what was required (usually the reference's own result) at worst and median, the notebook
+    solutions' result likewise, and the least room left inside the stated allowance; it fails when a seed
+    left less than the share of the allowance the check withholds (``1 - margin``).
+    """
+    grouped: dict[tuple[str, str], list] = {}
+    for run in runs:
+        for test_id, measurements in run.measurements.items():
+            for measurement in measurements:
+                grouped.setdefault((test_id, measurement.what), []).append(measurement)
+    checks = []
+    for (test_id, what), found in grouped.items():
+        allowed = found[0].margin
+        wants, gots, rooms = ([m.want for m in found], [m.got for m in found], [m.room for m in found])
+        worst = min if found[0].higher_is_better else max
+        room = min(rooms, key=lambda value: (value == value, value))  # nan (no score) first
+        detail = (f"{what}, over {len(runs)} seeds: wanted (the reference's result) {_num(worst(wants))} at worst, "
+                  f"median {_num(statistics.median(wants))}; the notebook's solutions reached {_num(worst(gots))} at "
+                  f"worst, median {_num(statistics.median(gots))}; least room {_num(room)} of the {_num(allowed)} "
+                  "allowed")
+        ok = room >= allowed * (1 - margin) - 1e-12
+        checks.append(Check(f"threshold {test_id}", ok, detail))
+    return checks
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}"
 
 
 def verify_suite(assignment: Assignment, records: GradingRecords) -> None:

@@ -18,7 +18,8 @@ A hidden suite is an ordinary pytest file run in the trusted grader. It gets:
 `run_suite` runs one suite against one kernel and returns a `TestResult` per
 test; messages shown to students come from the assertion, never from the
 hidden test's source. `SuitePlugin.run` does the same and keeps what the
-author's check also needs (`SuitePlugin.zero_gradients`).
+author's check also needs (`SuitePlugin.zero_gradients`, and each test's
+threshold `SuitePlugin.measurements`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import torch
 
 from ..sandbox.kernel import StudentCodeError, StudentKernel
 from .compare.failures import _DEFAULT_TOLERANCES
+from .compare.thresholds import Measurement, recording_measurements
 from .proxies import ReferenceProxy, StudentProxy
 from .results import TestResult
 
@@ -150,6 +152,7 @@ class SuitePlugin:
         self.results: list[TestResult] = []
         self.problems: list[str] = []
         self.grad_outputs = GradOutputs(seed, reference)
+        self.measurements: dict[str, list[Measurement]] = {}
 
     @property
     def zero_gradients(self) -> dict[str, list[str]]:
@@ -190,6 +193,13 @@ class SuitePlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self.grad_outputs.start(_test_id(item))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        with recording_measurements() as recorded:
+            yield
+        if recorded:
+            self.measurements[_test_id(item)] = recorded
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(value): points a hidden test is worth")

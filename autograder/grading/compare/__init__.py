@@ -28,16 +28,27 @@ Stdlib, torch and numpy only: importable on its own.
 from __future__ import annotations
 
 from .failures import ComparisonError, describe_inputs, tolerance_margin
-from .scalars import assert_gradients_close, assert_scalar_close, assert_within_factor, relative_error
+from .scalars import assert_gradients_close, assert_scalar_close, relative_error
+from .thresholds import (
+    Measurement,
+    assert_at_least,
+    assert_at_most,
+    assert_within_factor,
+    recording_measurements,
+)
 from .values import assert_close
 
 __all__ = [
     "ComparisonError",
+    "Measurement",
+    "assert_at_least",
+    "assert_at_most",
     "assert_close",
     "assert_gradients_close",
     "assert_scalar_close",
     "assert_within_factor",
     "describe_inputs",
+    "recording_measurements",
     "relative_error",
     "tolerance_margin",
 ]

@@ -9,7 +9,6 @@ from typing import Any
 import torch
 
 from .failures import (
-    _FACTOR_ATOL,
     _MARGIN,
     _TENSOR_TYPES,
     _diagnosis,
@@ -18,7 +17,7 @@ from .failures import (
     _type_failure,
     _type_name,
 )
-from .values import _compare, _num, _Options, _sequence_items, _tensor_like, _value_mismatch
+from .values import _compare, _Options, _sequence_items, _tensor_like, _value_mismatch
 
 # ----------------------------------------------------------------- gradients
 
@@ -129,32 +128,6 @@ def assert_scalar_close(
 
         _raise(_Failure(what, "values are not close", details), fn=fn, inputs=inputs, hint=hint,
                diagnosis=_diagnosis(actual, expected, passes))
-
-
-def assert_within_factor(
-    actual: Any,
-    expected: Any,
-    *,
-    factor: float,
-    fn: str,
-    what: str,
-    inputs: Any = (),
-    hint: str | None = None,
-) -> None:
-    """Check ``actual <= factor * expected`` (plus a tiny atol), e.g. a final loss against the reference's.
-
-    For a negative ``expected`` the allowance is ``(factor - 1) * |expected|`` above it.
-    """
-    if not factor > 0:
-        raise ValueError(f"factor must be positive, got {factor}")
-    got, want = _scalar(actual, what, fn=fn, inputs=inputs, hint=hint), _reference_scalar(expected)
-    factor = 1 + (factor - 1) * _MARGIN.get()
-    limit = want + (factor - 1) * abs(want) + _FACTOR_ATOL
-    if not got <= limit:  # also catches nan
-        failure = _Failure(
-            what, f"got {_num(got)}, more than {factor:g} x the reference's {_num(want)} (limit {_num(limit)})"
-        )
-        _raise(failure, fn=fn, inputs=inputs, hint=hint)
 
 
 def _scalar(value: Any, what: str, *, fn: str, inputs: Any, hint: str | None) -> float:
