@@ -24,13 +24,16 @@ CORRECT = ("ana", "ben", "cleo")  # right in three styles: full marks, threshold
 
 
 def test_course_author_check_passes():
-    """Every row, the sample class's under 5 secret seeds included: each student's score fixed, no thin margin."""
-    checks = check_assignment(A04, seeds=5)
+    """Every row: the solutions under 10 secret seeds (each threshold's worst and median reported), the sample
+    class under 2 of them (each student's score fixed, no thin margin)."""
+    checks = check_assignment(A04, seeds=10, class_seeds=2)
     assert [c.name for c in checks if not c.ok] == [], [c.detail for c in checks if not c.ok]
     class_rows = {c.name: c.detail for c in checks if c.name in CLASS_ROWS}
     assert list(class_rows) == list(CLASS_ROWS)
     students = len(expected_scores(A04.samples_dir))
-    assert class_rows[CLASS_ROWS[0]].startswith(f"{students} students x 5 seeds, every cell as expected")
+    assert class_rows[CLASS_ROWS[0]].startswith(f"{students} students x 2 seeds, every cell as expected")
+    thresholds = [c for c in checks if c.name.startswith("threshold ")]
+    assert thresholds and all(", over 10 seeds: wanted (the reference's result) " in c.detail for c in thresholds)
 
 
 @pytest.fixture(scope="module")

@@ -27,22 +27,28 @@ from .class_check import DEFAULT_WORKERS, check_sample_class, draw_seeds, skippe
 
 # Share of each stated tolerance the reference must meet in the author's check.
 AUTHOR_CHECK_MARGIN = 0.5
+# Secret seeds for the notebook's solutions (enough for a threshold's worst and median to mean something),
+# and how many of them the whole sample class is graded under (each is a full grading of every sample).
+DEFAULT_SEEDS = 10
+DEFAULT_CLASS_SEEDS = 3
 _LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "SUITE_VERSION")
 
 
-def check_assignment(assignment: Assignment, seeds: int | Sequence[int] = 5, *, sample_class: bool = True,
+def check_assignment(assignment: Assignment, seeds: int | Sequence[int] = DEFAULT_SEEDS, *,
+                     sample_class: bool = True, class_seeds: int = DEFAULT_CLASS_SEEDS,
                      workers: int = DEFAULT_WORKERS) -> list[Check]:
     """Every row of the author's check; all must pass before release.
 
     ``seeds`` is a count of secret seeds drawn for this run (`class_check.draw_seeds`), or the seeds
-    themselves to reproduce a run whose rows printed them. The notebook's solutions and the sample class
-    are graded under the same seeds. ``sample_class=False`` leaves the class out (a row says so);
+    themselves to reproduce a run whose rows printed them. The notebook's solutions are graded under all
+    of them (each threshold then reports its worst and median over them), the sample class under the
+    first ``class_seeds`` of them. ``sample_class=False`` leaves the class out (a row says so);
     ``workers`` grader processes share it.
     """
     assignment.validate()
     seeds = draw_seeds(seeds) if isinstance(seeds, int) else list(seeds)
-    if not seeds:
-        raise ValueError("check needs at least one seed")
+    if not seeds or class_seeds < 1:
+        raise ValueError("check needs at least one seed, for the solutions and for the class")
     cells = autograded_cells(read_notebook(assignment.source_notebook))
     checks: list[Check] = []
 
@@ -63,7 +69,8 @@ def check_assignment(assignment: Assignment, seeds: int | Sequence[int] = 5, *, 
         checks.append(Check("release stubs score zero", not passed,
                             f"stubs pass: {', '.join(passed)}" if passed else f"{len(stub_tests)} tests failed"))
         if sample_class:
-            checks += check_sample_class(assignment, release_dir / assignment.source_notebook.name, seeds,
+            release_notebook = release_dir / assignment.source_notebook.name
+            checks += check_sample_class(assignment, release_notebook, seeds[:class_seeds],
                                          margin=AUTHOR_CHECK_MARGIN, workers=workers)
         else:
             checks.append(skipped_class_check("--no-class"))

@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "validate":
             return validate_command(args.notebook, root)
         if args.command == "check":
-            return check_command(Assignment(args.assignment, root), args.seeds, sample_class=args.sample_class)
+            return check_command(Assignment(args.assignment, root), args.seed or args.seeds,
+                                 sample_class=args.sample_class, class_seeds=args.class_seeds)
         if args.command == "init":
             return init_command(args.course_dir, course_tree=args.course_root, course_id=args.course_id,
                                 exchange=args.exchange)

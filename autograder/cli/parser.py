@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..authoring.check import DEFAULT_CLASS_SEEDS, DEFAULT_SEEDS
 from ..selftest.cases import CATEGORIES
 
 DEFAULT_ASSIGNMENT = "a01_gradient_descent"
@@ -58,8 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", parents=common, help="course author's check of an assignment")
     check.add_argument("assignment", nargs="?", default=DEFAULT_ASSIGNMENT,
                        help=f"the assignment's id (default: {DEFAULT_ASSIGNMENT})")
-    check.add_argument("--seeds", type=int, default=5,
-                       help="secret seeds to grade the notebook's solutions and the sample class under (default: 5)")
+    check.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
+                       help="secret seeds drawn to grade the notebook's solutions under; each threshold reports its "
+                            f"worst and median over them (default: {DEFAULT_SEEDS})")
+    check.add_argument("--class-seeds", type=int, default=DEFAULT_CLASS_SEEDS,
+                       help="how many of those seeds the sample class is graded under "
+                            f"(default: {DEFAULT_CLASS_SEEDS})")
+    check.add_argument("--seed", type=int, action="append", default=[],
+                       help="grade under this seed instead of drawn ones (repeatable): reproduces a run whose rows "
+                            "printed their seeds")
     check.add_argument("--no-class", dest="sample_class", action="store_false",
                        help="skip grading the sample class of assignments/samples/<assignment>/")
 
