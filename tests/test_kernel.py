@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
@@ -49,6 +51,11 @@ def test_calls_fail_alone_and_the_kernel_comes_back():
         assert "__autograder" not in str(raised.value)  # hidden inputs never reach the student
         with pytest.raises(StudentTimeout, match="did not return within 8 s"):
             kernel.call("spin", (1,))
+        started = time.monotonic()  # a function that used up its budget once is not given it again
+        with pytest.raises(StudentTimeout, match="spin was not called again: earlier in this grading it did not "
+                                                 "return within 8 s"):
+            kernel.call("spin", (2,))
+        assert time.monotonic() - started < 1
         assert torch.equal(kernel.call("ok", (torch.ones(2),))["output"], torch.full((2,), 2.0))
         with pytest.raises(KernelDied, match="kernel stopped"):
             kernel.call("leave", (1,))

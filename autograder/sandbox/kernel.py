@@ -8,7 +8,8 @@ decodes what comes back as plain data in the trusted grader.
 
 A cell or call that times out or kills the kernel never stops grading: the
 kernel is replaced and the notebook replayed without the cells that broke it,
-so the remaining tests still see the student's other functions.
+so the remaining tests still see the student's other functions. A function
+whose call ran out of time is not called again in the same job.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class StudentKernel:
         self._process: KernelProcess | None = None
         self._notebook_deadline = 0.0
         self._unusable = ""
+        # Calls that ran out of time, by (function, method): not made again in this kernel's job.
+        self._timed_out: set[tuple[str, str | None]] = set()
         self.generation = 0  # kernels started so far: objects kept in an earlier one are gone (`grading.handles`)
 
     # ------------------------------------------------------------ lifecycle
@@ -188,6 +191,12 @@ class StudentKernel:
             self.run_notebook()
         if self._unusable:
             raise StudentCodeError(f"{name} could not be called: {self._unusable}")
+        # Each time-out costs the whole budget and a replay of the notebook: a function that used it up once
+        # is not given it again, so a student stuck in a loop costs one time-out, not one per test.
+        key = (name, (handles or {}).get("method"))
+        if key in self._timed_out:
+            raise StudentTimeout(f"{name} was not called again: earlier in this grading it did not return within "
+                                 f"{self.limits.call_timeout_s:g} s (an infinite loop, or far too slow)")
         kwargs = kwargs or {}
         request = wire.encode({"name": name, "args": tuple(args), "kwargs": kwargs, "wrt": list(wrt),
                                "grad_output": grad_output, "record_ops": bool(banned_ops),
@@ -231,6 +240,7 @@ class StudentKernel:
                                    result.error)
         self.run_notebook()  # fresh kernel for the remaining tests
         if result.status == "timeout":
+            self._timed_out.add(key)
             raise StudentTimeout(f"{name} did not return within {self.limits.call_timeout_s:g} s "
                                  "(an infinite loop, or far too slow)")
         raise KernelDied(f"your kernel stopped while running {name}: {result.error}")
