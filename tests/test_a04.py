@@ -10,11 +10,12 @@ import pytest
 from autograder.authoring import check_assignment
 from autograder.authoring.class_check import CLASS_ROWS
 from autograder.cli import main
-from autograder.course.assignment import Assignment
+from autograder.course.assignment import Assignment, read_notebook
 from autograder.course.samples import expected_scores
 from autograder.gradebook.course_dir import read_csv
 from autograder.grading.job import GradingRecords
 from autograder.grading.results import JobResult
+from autograder.testing import load_catalogue
 
 pytestmark = pytest.mark.slow  # the author's check and the demo class: real kernels, real nbgrader
 
@@ -97,6 +98,45 @@ def test_failures_tell_the_student_what_went_wrong(demo_course):
     assert "did not return within" in message("nico", "test_learns_a_secret_nonlinear_boundary")
     # The crash: the student's traceback.
     assert "AttributeError" in message("mia", "test_structure")
+
+
+# What each sample student's failed tests name (the mistake atop the student's file): test id -> catalogue mistake.
+# A failed test not listed carries no diagnosis.
+DIAGNOSED = {
+    "eve": {"TestTrainClassifier::test_full_batch_adam_steps": "no_zero_grad_weights",
+            "TestTrainClassifier::test_full_batch_loss_curve": "no_zero_grad_losses"},
+    "finn": {"TestTrainClassifier::test_loss_is_mean_bce_with_logits": "mse_on_sigmoid_losses",
+             "TestTrainClassifier::test_full_batch_adam_steps": "mse_on_sigmoid_weights",
+             "TestTrainClassifier::test_full_batch_loss_curve": "mse_on_sigmoid_losses"},
+    "jack": {"TestBuildMlp::test_forward_is_linear_relu_linear": "no_relu",
+             "TestLoanFeatures::test_standardized_numbers_then_dummies": "not_standardized"},
+    "ivy": {"TestTrainClassifier::test_loss_is_mean_bce_with_logits": "last_epoch_only",
+            "TestTrainClassifier::test_full_batch_loss_curve": "last_epoch_only"},
+    "kim": {"TestTrainClassifier::test_full_batch_adam_steps": "trained_a_copy"},
+}
+
+
+def test_failures_name_exactly_the_mistake_each_student_made(demo_course, capsys):
+    """The catalogue (hidden/mistakes.py) names each stated mistake, and nothing else, in the graded feedback."""
+    catalogue = load_catalogue(A04.suite_dir / "mistakes.py")
+    lines = {m.name: m.line() for fn in catalogue.functions() for m in catalogue.mistakes(fn)}
+    assert catalogue.sections() <= notebook_headings(A04.source_notebook)
+    wrong = named = 0
+    for student, result in results(demo_course).items():
+        failed = {t.test_id: t.message for t in result.tests if not t.passed}
+        got = {test_id: message.splitlines()[0] for test_id, message in failed.items()
+               if message.startswith("Likely mistake: ")}
+        assert got == {test_id: lines[name] for test_id, name in DIAGNOSED.get(student, {}).items()}, student
+        wrong += sum(1 for t in result.tests if not t.passed and not t.student_error)
+        named += len(got)
+    with capsys.disabled():
+        print(f"\na04 sample class: {named} of {wrong} wrong answers (a value came back and failed) named rightly")
+
+
+def notebook_headings(path: Path) -> set[str]:
+    cells = read_notebook(path).cells
+    return {line.lstrip("#").strip() for cell in cells if cell.cell_type == "markdown"
+            for line in cell.source.splitlines() if line.startswith("#")}
 
 
 def test_hidden_test_labels_never_enter_the_kernel():

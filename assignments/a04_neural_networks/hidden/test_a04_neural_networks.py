@@ -43,11 +43,18 @@ Threshold tests (fair-threshold rules of docs/suite-authoring.md, section 11):
   features without standardization reach about 0.5. At the author check's half margin (0.04) an honest
   run keeps 2.5 times the worst shortfall seen.
 
+Feedback names the mistake (``hidden/mistakes.py``) where a student's value reproduces a known one: a relu
+that returns its slope or |x|, a network without its ReLU or ending in one, training with MSE, a sigmoid
+before BCE-with-logits, no ``zero_grad``, plain SGD, a copy trained, the last loss only, loan features not
+standardized or with the dummies first. The training mistakes are compared only where the order of the
+batches cannot matter (lr = 0, one batch of all the rows), so each is deterministic.
+
 The threshold runs are a few hundred Adam steps on a 16-neuron network (well under a second on one
 idle core); ``call_timeout_s`` (assignment.toml) leaves room for a loaded grading machine.
 """
 
 import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -58,10 +65,13 @@ from autograder.testing import (
     assert_close,
     assert_gradients_close,
     grade_cell,
+    load_catalogue,
     points,
 )
 
 SUITE_VERSION = "a04-2"
+
+MISTAKES = load_catalogue(Path(__file__).with_name("mistakes.py"))
 
 RELU_HINT = "relu(x) = max(0, x) elementwise, for any shape and dtype, as a new tensor (x unchanged)"
 MLP_HINT = "nn.Sequential(nn.Linear(n_in, n_hidden), nn.ReLU(), nn.Linear(n_hidden, n_out))"
@@ -164,13 +174,15 @@ class TestRelu:
     @points(1)
     def test_float32_matrix(self, student, reference, rng):
         x = rng.normal((5, 7))
-        assert_close(student.relu(x), reference.relu(x), fn="relu", inputs={"x": x}, hint=RELU_HINT)
+        with MISTAKES.diagnose("relu", x):
+            assert_close(student.relu(x), reference.relu(x), fn="relu", inputs={"x": x}, hint=RELU_HINT)
 
     @points(1)
     def test_float64_vector(self, student, reference, rng):
         x = rng.normal((11,), dtype=torch.float64, std=3.0)
-        assert_close(student.relu(x), reference.relu(x), fn="relu", inputs={"x": x},
-                     hint=RELU_HINT + " (float64 stays float64)")
+        with MISTAKES.diagnose("relu", x):
+            assert_close(student.relu(x), reference.relu(x), fn="relu", inputs={"x": x},
+                         hint=RELU_HINT + " (float64 stays float64)")
 
     @points(1)
     def test_zeros_and_three_dimensions(self, student, reference, rng):
@@ -224,8 +236,9 @@ class TestBuildMlp:
         X = rng.normal((9, n_in))
         with torch.no_grad():
             want = twin(X)
-        assert_close(model(X), want, fn=call, inputs={"X": X}, rtol=1e-5, atol=1e-6, what="model(X)",
-                     hint=MLP_HINT + ": a ReLU between the two layers, nothing after the last one")
+        with MISTAKES.diagnose("build_mlp", state, X):
+            assert_close(model(X), want, fn=call, inputs={"X": X}, rtol=1e-5, atol=1e-6, what="model(X)",
+                         hint=MLP_HINT + ": a ReLU between the two layers, nothing after the last one")
 
 
 # ----------------------------------------------------------------------------------------------- train_classifier
@@ -260,11 +273,12 @@ class TestTrainClassifier:
         inputs = {"model": "single_neuron(3)", "X": X, "y": y, "epochs": 2, "batch_size": 16, "lr": 0.0}
         losses = student.train_classifier(neuron_on(student, start), X, y, 2, 16, 0.0)
         expected = bce_of(start, X, y)
-        assert_close(losses, [expected, expected], fn="train_classifier", inputs=inputs, rtol=1e-4, atol=1e-6,
-                     check_dtype=False, what="losses",
-                     hint="with lr = 0 the model does not move, so each epoch's loss is the mean binary "
-                          "cross-entropy of the logits: nn.BCEWithLogitsLoss() (mean over each batch; no "
-                          "sigmoid before it, not MSE), averaged over the epoch's batches")
+        with MISTAKES.diagnose("train_classifier", start, X, y, 2, 16, 0.0):
+            assert_close(losses, [expected, expected], fn="train_classifier", inputs=inputs, rtol=1e-4, atol=1e-6,
+                         check_dtype=False, what="losses",
+                         hint="with lr = 0 the model does not move, so each epoch's loss is the mean binary "
+                              "cross-entropy of the logits: nn.BCEWithLogitsLoss() (mean over each batch; no "
+                              "sigmoid before it, not MSE), averaged over the epoch's batches")
 
     @points(2)
     def test_full_batch_adam_steps(self, student, reference, rng):
@@ -275,11 +289,12 @@ class TestTrainClassifier:
         mine, theirs = neuron_on(student, start), neuron_on(reference, start)
         student.train_classifier(mine, X, y, FULL_EPOCHS, 40, lr)
         reference.train_classifier(theirs, X, y, FULL_EPOCHS, 40, lr, seed=seed_from(rng))
-        assert_close(as_state(mine.state_dict(), "train_classifier", inputs), theirs.state_dict(),
-                     fn="train_classifier", inputs=inputs, rtol=1e-4, atol=1e-5, what="model.state_dict()",
-                     hint=f"one batch of all 40 rows, so the order cannot matter: {FULL_EPOCHS} Adam steps from "
-                          "the same start must give the same weights. " + TRAIN_HINT + "; train the model you are "
-                          "given, not a copy")
+        with MISTAKES.diagnose("train_classifier weights", start, X, y, FULL_EPOCHS, 40, lr):
+            assert_close(as_state(mine.state_dict(), "train_classifier", inputs), theirs.state_dict(),
+                         fn="train_classifier", inputs=inputs, rtol=1e-4, atol=1e-5, what="model.state_dict()",
+                         hint=f"one batch of all 40 rows, so the order cannot matter: {FULL_EPOCHS} Adam steps "
+                              "from the same start must give the same weights. " + TRAIN_HINT + "; train the model "
+                              "you are given, not a copy")
 
     @points(1)
     def test_full_batch_loss_curve(self, student, reference, rng):
@@ -289,10 +304,11 @@ class TestTrainClassifier:
         inputs = {"model": "single_neuron(3)", "X": X, "y": y, "epochs": FULL_EPOCHS, "batch_size": 40, "lr": lr}
         got = student.train_classifier(neuron_on(student, start), X, y, FULL_EPOCHS, 40, lr)
         want = reference.train_classifier(neuron_on(reference, start), X, y, FULL_EPOCHS, 40, lr, seed=seed_from(rng))
-        assert_close(got, want, fn="train_classifier", inputs=inputs, rtol=1e-4, atol=1e-6, check_dtype=False,
-                     what="losses",
-                     hint="each epoch's loss is the mean of its mini-batch losses, each taken in the batch's "
-                          "forward pass (before its step); here one batch per epoch. " + TRAIN_HINT)
+        with MISTAKES.diagnose("train_classifier", start, X, y, FULL_EPOCHS, 40, lr):
+            assert_close(got, want, fn="train_classifier", inputs=inputs, rtol=1e-4, atol=1e-6, check_dtype=False,
+                         what="losses",
+                         hint="each epoch's loss is the mean of its mini-batch losses, each taken in the batch's "
+                              "forward pass (before its step); here one batch per epoch. " + TRAIN_HINT)
 
     @points(1)
     def test_trains_the_model_it_is_given(self, student, rng):
@@ -336,11 +352,12 @@ class TestLoanFeatures:
         # Standardizing with the sample (n - 1) or population (n) standard deviation differs by 0.2 % here
         # (300 rows): at most about 0.01 on a value of 4, inside the half tolerance (0.005 + 0.005 * 4).
         frame = reference.make_loans(300, seed_from(rng)).drop(columns=["loan_status"])
-        assert_close(student.loan_features(frame), reference.loan_features(frame), fn="loan_features",
-                     inputs={"frame": frame}, rtol=0.01, atol=0.01,
-                     hint="a float32 tensor (n, 7): person_income, loan_percent_income, credit_history_years, "
-                          "each standardized with the frame's mean and standard deviation, then the loan_intent "
-                          "dummies (education, medical, personal, venture); no other column")
+        with MISTAKES.diagnose("loan_features", frame):
+            assert_close(student.loan_features(frame), reference.loan_features(frame), fn="loan_features",
+                         inputs={"frame": frame}, rtol=0.01, atol=0.01,
+                         hint="a float32 tensor (n, 7): person_income, loan_percent_income, credit_history_years, "
+                              "each standardized with the frame's mean and standard deviation, then the "
+                              "loan_intent dummies (education, medical, personal, venture); no other column")
 
 
 # ----------------------------------------------------------------------------------------------- thresholds
