@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "collect":
             return collect_command(NbgraderCourse(args.course_dir.resolve()), args.assignment)
         if args.command == "grade":
-            return grade_command(NbgraderCourse(args.course_dir.resolve()), args.assignment, args.student, args.force)
+            return grade_command(NbgraderCourse(args.course_dir.resolve()), args.assignment, args.student, args.force,
+                                 workers=args.workers)
         if args.command == "validate":
             return validate_command(args.notebook, root)
         if args.command == "check":
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             return new_command(root, args.assignment)
         if args.command == "selftest":
             return security_selftest_command(args.category, args.workers)
-        return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force)
+        return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force, workers=args.workers)
     except (CourseError, SuiteError, SandboxUnavailable, NbgraderError) as exc:
         output.console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
         return 2

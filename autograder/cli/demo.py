@@ -41,7 +41,8 @@ def prepare_demo_workdir(workdir: Path, course_root: Path, *, force: bool = Fals
                                        "deleted and rebuilt by its next run.\n")
 
 
-def demo_command(root: Path, workdir: Path, assignment_ids: list[str], *, force: bool = False) -> int:
+def demo_command(root: Path, workdir: Path, assignment_ids: list[str], *, force: bool = False,
+                 workers: int | None = None) -> int:
     """One course with every asked assignment (default: each with a sample class), its class submitted and graded."""
     assignment_ids = assignment_ids or assignments_with_samples(root)
     if not assignment_ids:
@@ -60,7 +61,7 @@ def demo_command(root: Path, workdir: Path, assignment_ids: list[str], *, force:
         output.console.print(f"released {assignment.id} and submitted its {len(students)} sample students: "
                              f"{', '.join(students)}")
         code = max(code, grade_command(course, assignment.id, students, force=False,
-                                       expected=expected_scores(assignment.samples_dir)))
+                                       expected=expected_scores(assignment.samples_dir), workers=workers))
         graded[assignment.id] = students
     csv_path = course.export_csv(workdir / "grades.csv")
     for assignment_id, students in graded.items():

@@ -12,6 +12,7 @@ from rich.table import Table
 from ..course.assignment import Assignment, CourseError, autograded_cells, read_notebook
 from ..gradebook.batch import grade_batch
 from ..gradebook.course_dir import NbgraderCourse
+from ..gradebook.prestage import default_workers
 from ..grading.results import JobResult
 from ..sandbox.confine import Sandbox
 from . import output
@@ -45,7 +46,7 @@ def collect_command(course: NbgraderCourse, assignment_id: str) -> int:
 
 
 def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str], force: bool,
-                  expected: dict[str, dict] | None = None) -> int:
+                  expected: dict[str, dict] | None = None, workers: int | None = None) -> int:
     course.check_ready_to_grade(assignment_id)
     students = students or course.submitted_students(assignment_id)
     if not students:
@@ -56,9 +57,11 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
     started = time.monotonic()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=output.console) as progress:
-        task = progress.add_task(f"grading {assignment_id}", total=len(students))
+        workers = default_workers() if workers is None else workers
+        task = progress.add_task(f"grading {assignment_id}" + (f", {workers} jobs at a time" if workers > 1 else ""),
+                                 total=len(students))
         results = grade_batch(
-            course, assignment_id, students, force=force,
+            course, assignment_id, students, force=force, workers=workers,
             on_start=lambda student: progress.update(task, description=f"grading {assignment_id}: {student}"),
             on_done=lambda student, outcome: progress.advance(task),
             on_wait=lambda: progress.console.print("another grading run holds this course's lock: waiting for it"),

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
     grade.add_argument("--force", action="store_true",
                        help="grade again even a submission whose record can be reused (same submission and suite)")
+    grade.add_argument("--workers", type=int, default=None,
+                       help="grading jobs run at once (default: one per core this process may use); 1 grades "
+                            "one submission at a time")
 
     validate = commands.add_parser("validate", parents=common, help="run a notebook's public checks in the sandbox")
     validate.add_argument("notebook", type=Path,
@@ -94,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "with a sample class)")
     demo.add_argument("--force", action="store_true",
                       help="replace --workdir even when it holds files the demo did not create (they are deleted)")
+    demo.add_argument("--workers", type=int, default=None,
+                      help="grading jobs run at once (default: one per core this process may use); 1 grades "
+                           "one submission at a time")
 
     selftest = commands.add_parser("selftest", parents=common, help="the platform's own checks on this host")
     selftest.add_argument("what", choices=["security"],

@@ -2,7 +2,8 @@
 
 `grade_batch` checks the course can take the results before touching
 anything (`preflight`), holds the course's grading lock so two runs never
-grade at once, and runs nbgrader's autograde per student. A batch killed at
+grade at once, grades the jobs in parallel worker processes (`prestage`)
+and runs nbgrader's autograde per student, which adopts their records. A batch killed at
 any point resumes by running again: finished jobs are reused from their
 records, unfinished ones run, and every submission ends with one result; a
 reused one says so (``JobResult.reused``), since nbgrader's run of the job
@@ -28,6 +29,7 @@ from ..grading.results import JobResult, JobStatus
 from ..sandbox.cgroups import remove_stale_cgroups
 from ..sandbox.process import remove_stale_workdirs
 from .course_dir import NbgraderCourse, NbgraderError
+from .prestage import prestage
 from .submissions import SubmissionRefused, check_submission
 
 log = logging.getLogger(__name__)
@@ -83,10 +85,15 @@ def grading_lock(course: NbgraderCourse, on_wait: Callable[[], None] | None = No
 
 
 def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *, force: bool = False,
+                workers: int = 1,
                 on_start: Callable[[str], None] | None = None,
                 on_done: Callable[[str, JobResult], None] | None = None,
                 on_wait: Callable[[], None] | None = None) -> dict[str, JobResult]:
-    """Autograde ``students``; each gets its `JobResult` (failed or refused ones with the reason in ``error``)."""
+    """Autograde ``students``; each gets its `JobResult` (failed or refused ones with the reason in ``error``).
+
+    With ``workers`` > 1 the jobs are first graded that many at a time (`prestage`); nbgrader's run then
+    adopts their records, so the gradebook ends as a serial run leaves it.
+    """
     course.check_ready_to_grade(assignment)
     preflight(course)
     records = GradingRecords(course.root / "grading_results")
@@ -96,12 +103,16 @@ def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *,
         for folder in remove_stale_workdirs():
             log.warning("removed %s, left by a grader that was stopped", folder)
         verify_suite(Assignment(assignment, course.course_root()), records)
-        for student in students:
-            if on_start is not None:
-                on_start(student)
-            outcomes[student] = grade_one(course, records, assignment, student, force=force)
-            if on_done is not None:
-                on_done(student, outcomes[student])
+        try:
+            prestage(course, assignment, students, records, workers=workers, force=force)
+            for student in students:
+                if on_start is not None:
+                    on_start(student)
+                outcomes[student] = grade_one(course, records, assignment, student, force=force)
+                if on_done is not None:
+                    on_done(student, outcomes[student])
+        finally:
+            shutil.rmtree(records.staging().root / assignment, ignore_errors=True)
     return outcomes
 
 
