@@ -310,11 +310,11 @@ class TestHiddenCars:
     def test_predicts_hidden_cars(self, student, reference, rng):
         train = training_subset(reference, rng)
         hidden, cost = hidden_cars(reference, rng)
-        call = "train_price_model(frame of 250 cars)"
+        call = "train_price_model(frame of 250 cars)(frame of the 98 hidden cars)"
         got = r_squared(dollars(student.keep.train_price_model(train)(hidden), len(hidden), call), cost)
         theirs = reference.keep.train_price_model(train)(hidden)
         want = r_squared(dollars(theirs, len(hidden), "the reference"), cost)
-        assert_at_least(got, want, HIDDEN_MARGIN, fn=call,
+        assert_at_least(got, want, HIDDEN_MARGIN, fn="train_price_model", inputs={"df": train},
                         what=f"R² of the yearly fuel cost of 98 hidden cars (at least the reference's minus "
                              f"{HIDDEN_MARGIN})",
                         hint=MODEL_HINT)
@@ -328,11 +328,11 @@ class TestSecretPrices:
         hidden, _ = hidden_cars(reference, rng)
         y_train, y_hidden = secret_prices(reference, rng, train, hidden)
         train = train.assign(**{TARGET: y_train.numpy()})
-        call = "train_price_model(frame of 250 cars with a secret price)"
+        call = "train_price_model(frame of 250 cars with a secret price)(frame of the 98 hidden cars)"
         got = r_squared(dollars(student.keep.train_price_model(train)(hidden), len(hidden), call), y_hidden)
         theirs = reference.keep.train_price_model(train)(hidden)
         want = r_squared(dollars(theirs, len(hidden), "the reference"), y_hidden)
-        assert_at_least(got, want, SECRET_MARGIN, fn=call,
+        assert_at_least(got, want, SECRET_MARGIN, fn="train_price_model", inputs={"df": train},
                         what=f"R² of a secret price of 98 hidden cars (at least the reference's minus "
                              f"{SECRET_MARGIN})",
                         hint="the target here is a secret mix of every input column (the six numeric ones and "
