@@ -161,6 +161,7 @@ class SuitePlugin:
 
     def run(self, suite_dir: Path) -> list[TestResult]:
         """Run the hidden suite in ``suite_dir``; raise `SuiteError` if the suite is broken."""
+        self.kernel.forget_time_outs()  # each run grades afresh, even in a kernel an earlier run used
         try:
             with contextlib.redirect_stdout(io.StringIO()) as pytest_output, _plain_asserts():
                 code = pytest.main(

@@ -9,7 +9,8 @@ decodes what comes back as plain data in the trusted grader.
 A cell or call that times out or kills the kernel never stops grading: the
 kernel is replaced and the notebook replayed without the cells that broke it,
 so the remaining tests still see the student's other functions. A function
-whose call ran out of time is not called again in the same job.
+whose call ran out of time is not called again in the same grading (one run
+of the hidden suite).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class StudentKernel:
         self._process: KernelProcess | None = None
         self._notebook_deadline = 0.0
         self._unusable = ""
-        # Calls that ran out of time, by (function, method): not made again in this kernel's job.
+        # Calls that ran out of time, by (function, method): not made again until `forget_time_outs`.
         self._timed_out: set[tuple[str, str | None]] = set()
         self.generation = 0  # kernels started so far: objects kept in an earlier one are gone (`grading.handles`)
 
@@ -244,6 +245,10 @@ class StudentKernel:
             raise StudentTimeout(f"{name} did not return within {self.limits.call_timeout_s:g} s "
                                  "(an infinite loop, or far too slow)")
         raise KernelDied(f"your kernel stopped while running {name}: {result.error}")
+
+    def forget_time_outs(self) -> None:
+        """Call again the functions that ran out of time: a new grading of this kernel (another seed) starts."""
+        self._timed_out.clear()
 
     def _stopped_cells_note(self, error: str) -> str:
         """Why a function may be missing: the cells the grader had to stop, which never defined anything."""
