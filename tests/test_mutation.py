@@ -5,6 +5,7 @@ from __future__ import annotations
 import types
 
 import numpy
+import pandas
 import pytest
 import torch
 
@@ -58,6 +59,26 @@ def test_values_that_look_the_same_are_unchanged_and_any_bit_that_differs_is_a_c
     assert watched(retype, torch.ones(2))["changed"] == [[0]]
     assert watched(lambda x: x.__setitem__(0, -0.0), torch.zeros(2))["changed"] == [[0]]  # -0.0 == 0.0, not bitwise
     assert watched(lambda a: a.__setitem__(0, 5), numpy.zeros(3))["changed"] == [[0]]
+
+
+def test_data_frames_changed_in_place_are_caught():
+    frame = pandas.DataFrame({"x": [1.0, 2.0], "intent": ["a", "b"]})
+
+    def add_column(df):
+        df["x2"] = df["x"] * 2
+
+    def set_a_value(df):
+        df.loc[0, "x"] = 9.0
+
+    def retype(df):
+        df["x"] = df["x"].astype("float32")
+
+    for change in (add_column, set_a_value, retype, lambda df: df.drop(columns=["intent"], inplace=True)):
+        assert watched(change, frame.copy())["changed"] == [[0]]
+    assert watched(lambda df: df.assign(x2=df.x * 2), frame)["changed"] == []  # a new frame
+    assert watched(lambda df: pandas.get_dummies(df, columns=["intent"]), frame)["changed"] == []
+    lists = pandas.DataFrame({"tags": [["a"], ["b"]]})  # cells pandas cannot hash: shape, columns, dtypes still
+    assert watched(lambda df: df.__setitem__("n", 1), lists)["changed"] == [[0]]
 
 
 def test_a_function_that_changes_an_input_and_then_raises_is_still_caught():
@@ -202,6 +223,13 @@ def square_in_place(x):
     x.mul_(x)
     return x
 
+def dummies_in_place(df, columns):
+    for column in columns:
+        for level in sorted(df[column].unique())[1:]:
+            df[f"{column}_{level}"] = (df[column] == level).astype("float32")
+    df.drop(columns=columns, inplace=True)
+    return df
+
 def plus(x):
     return x + 1
 
@@ -239,6 +267,18 @@ def test_a_function_that_changes_its_inputs_fails_naming_them(student):
     assert len(student.mutating("w", 1).gd_step(w, b, dw, db, 0.1)) == 2
     with pytest.raises(StudentCodeError, match=r"changed its argument `b` in place"):
         student.mutating("w").gd_step(w, b, dw, db, 0.1)
+
+
+@pytest.mark.slow
+def test_a_data_frame_changed_in_place_fails_naming_it(student):
+    frame = pandas.DataFrame({"weight": [1.0, 2.0, 3.0], "origin": ["USA", "Japan", "USA"]})
+    with pytest.raises(StudentCodeError) as failed:
+        student.dummies_in_place(frame, ["origin"])
+    assert str(failed.value) == (
+        "dummies_in_place changed its argument `df` in place (e.g. `df[...] = ...` or `df.drop(..., inplace=True)`): "
+        "work on a copy (`df.copy()`, `df.assign(...)`, `pd.get_dummies(df, ...)`) and leave the caller's inputs "
+        "unchanged")
+    assert list(frame.columns) == ["weight", "origin"]
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ from typing import Any
 import numpy
 import torch
 
-from . import wire
+from . import frames, wire
 from .input_watch import MAX_CHANGES
 from .messages import Execution, StudentCodeError
 
@@ -61,12 +61,12 @@ class InputRule:
 
 @dataclass(frozen=True)
 class Change:
-    """One changed input: its argument (position or keyword), how to call it, and whether it is a tensor."""
+    """One changed input: its argument (position or keyword), how to call it, and its kind (for the advice)."""
 
     root: int | str
     label: str
     name: str | None
-    tensor: bool
+    kind: str  # "tensor" (or array), "frame" (a pandas DataFrame), "container" (a list, dict or module)
 
 
 def read_report(report: Any, args: tuple, kwargs: dict) -> list[Change]:
@@ -103,10 +103,15 @@ def _change(path: Any, args: tuple, kwargs: dict, names: list) -> Change:
             value, label = value[step], f"{label}[{step!r}]"
         else:
             raise ReportError("a changed input's path leads nowhere in what was sent")
-    tensor = isinstance(value, (torch.Tensor, numpy.ndarray))
-    if not (tensor or isinstance(value, (list, dict, torch.nn.Module))):
+    if isinstance(value, (torch.Tensor, numpy.ndarray)):
+        kind = "tensor"
+    elif frames.is_frame(value):
+        kind = "frame"
+    elif isinstance(value, (list, dict, torch.nn.Module)):
+        kind = "container"
+    else:
         raise ReportError("a changed input is a value that cannot change in place")
-    return Change(root, label[:MAX_LABEL_CHARS], name, tensor)
+    return Change(root, label[:MAX_LABEL_CHARS], name, kind)
 
 
 def _plain(key: Any, depth: int = 0) -> bool:
@@ -130,9 +135,12 @@ def describe(subject: str, changes: list[Change]) -> str:
     if len(changes) > 3:
         listed = f"{', '.join(shown)} and {len(changes) - 3} more"
     first, several = changes[0].label, len(changes) > 1
-    if changes[0].tensor:
+    if changes[0].kind == "tensor":
         how = (f"e.g. `{first} -= ...`, `{first}[...] = ...` or `{first}.add_(...)`): return "
                f"{'new tensors' if several else 'a new tensor'}")
+    elif changes[0].kind == "frame":
+        how = (f"e.g. `{first}[...] = ...` or `{first}.drop(..., inplace=True)`): work on a copy "
+               f"(`{first}.copy()`, `{first}.assign(...)`, `pd.get_dummies({first}, ...)`)")
     else:
         how = f"e.g. `{first}[...] = ...` or `{first}.append(...)`): build a new list or dict"
     return (f"{subject} changed its argument{'s' if several else ''} {listed} in place ({how} and leave the "

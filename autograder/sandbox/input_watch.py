@@ -5,7 +5,8 @@ then ``return w``) is a real and common bug that a copy-per-call wire would
 hide: the grader's own inputs never change, since the kernel decodes a fresh
 copy for each call. So the kernel agent wraps the student's function in
 `InputWatch`: before the call it takes a fingerprint of every tensor, array,
-list and dict reachable from the arguments (through lists, tuples and dicts),
+pandas DataFrame, list and dict reachable from the arguments (through lists,
+tuples and dicts),
 after it (returned or raised) it reports the paths of those that changed.
 The grader validates the report and decides (`input_changes`); the reference
 is watched the same way in the grader.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import sys
 from typing import Any
 
 import numpy
@@ -79,7 +81,7 @@ def _watched(args: tuple, kwargs: dict) -> list[tuple[tuple, Any]]:
     pending.reverse()
     while pending:
         path, value = pending.pop()
-        if isinstance(value, (torch.Tensor, numpy.ndarray)):
+        if isinstance(value, (torch.Tensor, numpy.ndarray)) or _is_frame(value):
             found.append((path, value))
         elif isinstance(value, (list, tuple, dict)):
             if not isinstance(value, tuple):
@@ -97,8 +99,21 @@ def _fingerprint(value: Any) -> tuple:
         return ("tensor", str(plain.dtype), tuple(plain.shape), str(plain.device), _digest(raw))
     if isinstance(value, numpy.ndarray):
         return ("array", value.dtype.str, value.shape, _digest(value.tobytes()))
+    if _is_frame(value):
+        pandas = sys.modules["pandas"]
+        try:
+            rows = _digest(pandas.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+        except Exception:  # cells pandas cannot hash (lists, say): columns, dtypes and shape must still stay
+            rows = repr(value.shape).encode()
+        return ("frame", tuple(map(str, value.columns)), tuple(map(str, value.dtypes)), rows)
     # The items themselves, compared by identity: kept referenced, so no new object can take an old one's id.
     return ("container", list(value.items()) if isinstance(value, dict) else list(value))
+
+
+def _is_frame(value: Any) -> bool:
+    """A pandas DataFrame (checked without importing pandas: a kernel that never imported it has none)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
 
 
 def _digest(raw: Any) -> bytes:

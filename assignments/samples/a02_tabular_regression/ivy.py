@@ -1,7 +1,7 @@
 # Ivy: right answers everywhere, but her make_dummies builds the dummies inside the frame it is given
-# (df[...] = ..., then df.drop(..., inplace=True)) and returns it: the caller's frame is changed
-# (test_leaves_the_frame_unchanged fails). Her price model works on frames she builds herself: its tests
-# pass.
+# (df[...] = ..., then df.drop(..., inplace=True)) and returns it: the caller's frame is changed, which
+# the grader refuses in every make_dummies test, naming the argument (0 of 5). Her price model works on
+# frames she builds herself: its tests pass.
 
 # %% [zscore]
 def zscore(t, dim=0):
