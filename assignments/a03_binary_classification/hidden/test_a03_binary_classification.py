@@ -17,21 +17,26 @@ students' file, not even inside a longer message: ``data/sms_spam/build_split.py
 3,000 of the students' messages train the student's filter and the reference's, and a secret 800 of
 the hidden ones test them; only the texts enter the kernel, the predictions come back and the suite
 scores them. The student must reach the reference's accuracy minus 0.03 AND its sensitivity minus
-0.10. Measured over 20 secret draws of this kind (train and test subsets), single thread:
+0.20. Measured over 20 secret draws of this kind (train and test subsets, seeds 0-19 of a script
+calling the functions directly), single thread:
 
-- the reference (counts, one neuron, 150 full-batch Adam steps, lr 0.02) reached accuracy 0.970 at
-  worst (median 0.975) and sensitivity 0.795 at worst (median 0.823);
-- other honest styles (TF-IDF or counts, the top-1,000 words, binary counts, full batch or mini-batches,
-  Adam or SGD, even MSE on the sigmoid, which this easy data forgives) ended at most 0.003 below the
-  reference's accuracy and 0.018 below its sensitivity, most of them above it: at the author check's
-  half margins (0.015 and 0.05) an honest filter keeps at least 5 and 2.7 times the worst shortfall;
-- a filter that predicts ham for everything (an under-trained neuron, a lookup in whatever labelled
-  data the sandbox can read: the hidden texts are nowhere there) reaches accuracy about 0.86 and
-  sensitivity 0: far outside both margins; one that predicts spam for everything (a threshold of 0 on
-  probabilities) has accuracy about 0.14.
+- the reference (counts, one neuron, 150 full-batch Adam steps, lr 0.02) reached accuracy 0.965 at
+  worst (median 0.974) and sensitivity 0.757 at worst (median 0.810);
+- eight other honest styles (TF-IDF or counts, the top-1,000 words, binary counts, full batch or
+  mini-batches of 32 or 64, 5 to 300 epochs, Adam or SGD, even MSE on the sigmoid, which this easy data
+  forgives) ended at most 0.005 below the reference's accuracy and 0.047 below its sensitivity (TF-IDF,
+  8 epochs of mini-batches of 64: ben's style), most of them above it: at the author check's half
+  margins (0.015 and 0.10) an honest filter keeps 3 and 2.1 times the worst shortfall seen. Sensitivity
+  is the noisier score (each of the about 107 spam messages among the 800 counts 0.009), hence its
+  wider margin; it is there to fail a filter that lets the spam through, whose sensitivity is near 0;
+- a filter that predicts ham for everything (an under-trained neuron: SGD at lr 0.5 for 100 steps on
+  TF-IDF; a lookup in whatever labelled data the sandbox can read, where the hidden texts are not)
+  reaches accuracy 0.855 to 0.87 and sensitivity 0: far outside both margins; one that predicts spam
+  for everything (a threshold of 0 on probabilities) has accuracy about 0.13.
 
-The longest honest call (a dense count matrix trained 300 full-batch steps) took 3.8 s on an idle core;
-``call_timeout_s`` (assignment.toml) leaves room for a loaded grading machine.
+The longest honest call (a dense count matrix trained 300 full-batch SGD steps) took 3.8 s on an idle
+core and 13 s with the two-core machine loaded about seven times over; ``call_timeout_s``
+(assignment.toml) is 20 s.
 """
 
 from pathlib import Path
@@ -49,7 +54,7 @@ from autograder.testing import (
     read_verified,
 )
 
-SUITE_VERSION = "a03-1"
+SUITE_VERSION = "a03-2"
 
 MISTAKES = load_catalogue(Path(__file__).with_name("mistakes.py"))
 
@@ -59,7 +64,7 @@ PUBLIC_SHA256 = "4653a76e333ac200d4d5c9af38439216c40cbee51c4c9ebecb807d612d02263
 HIDDEN = HERE / "data" / "sms_spam_test.tsv"
 HIDDEN_SHA256 = "7b38045cf45cf859d3c7e275fdab6e9b8f75d9a17100f5540754cfdd6e141884"
 TRAIN_SIZE, TEST_SIZE = 3000, 800
-ACCURACY_MARGIN, SENSITIVITY_MARGIN = 0.03, 0.10
+ACCURACY_MARGIN, SENSITIVITY_MARGIN = 0.03, 0.20
 
 SIGMOID_HINT = ("sigmoid(z) = 1 / (1 + exp(-z)) elementwise, same shape and dtype as z, computed so that exp "
                 "never overflows: for z >= 0 use 1 / (1 + exp(-z)), for z < 0 exp(z) / (1 + exp(z))")
