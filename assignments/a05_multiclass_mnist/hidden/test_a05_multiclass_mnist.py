@@ -18,20 +18,21 @@ weights, ``rtol = 1e-4, atol = 1e-6`` on the losses) are those of a04's identica
 
 The threshold test (fair-threshold rules of docs/suite-authoring.md, section 11): the student's
 ``build_digit_classifier()``, loaded with secret starting weights (PyTorch's own distribution), trained by
-the student's ``train_digit_classifier`` for 6 epochs over a loader the grader builds in the kernel over
-a secret 2,000 of the 3,200 public training digits (batches of 50, a secret shuffling seed), with the
+the student's ``train_digit_classifier`` for 8 epochs over a loader the grader builds in the kernel over
+a secret 1,500 of the 3,200 public training digits (batches of 50, a secret shuffling seed), with the
 pixels and the class names permuted by a secret permutation (a fully connected network learns permuted
 pixels exactly as well, and a model that looks the digits up in files it can read sees only scrambled
 images). The 1,000 hidden test digits (``hidden/data``, never in a kernel), permuted the same way, go in;
 logits come back, which must be what the returned weights compute (the reference's network with those
 weights), and the grader scores them against the hidden labels. The accuracy must reach the reference's
 (same start, same batches) minus 0.05. Measured over 12 seeds (one thread, outside the grader): the
-reference reached 0.886 at worst (median 0.895); a second shuffle of the batches from the same start
-ended at most 0.016 below it, so the author check's half margin (0.025) leaves 1.5 times the worst
+reference reached 0.886 at worst (median 0.891); a second shuffle of the batches from the same start
+ended at most 0.009 below it, so the author check's half margin (0.025) leaves nearly 3 times the worst
 shortfall of a different batch order, and an honest student, who gets the reference's batch order,
-differs by float32 rounding only. The run takes about 0.3 s of one idle core on each side; sending the
-2,000 digits (6 MB) into the kernel takes longer than training on them on a loaded machine (about 1.3 s
-per 3 MB measured with the machine loaded twice over), which is why not all 3,200 are sent.
+differs by float32 rounding only. A loop without ``zero_grad`` reaches 0.56 to 0.78; a softmax before
+the loss still learns (its slip is caught by the training tests). Training takes about 0.3 s of one idle
+core on each side; sending the digits into the kernel costs more on a loaded machine (1,500 digits are
+4.7 MB; 3,200 took over 10 s of one call under heavy load), which is why a subset is sent.
 """
 
 import functools
@@ -64,7 +65,7 @@ HIDDEN = Path(__file__).with_name("data") / "mnist_test.npz"
 HIDDEN_SHA256 = "5e65a05623e12a41c45a38ce81fe4ddfbedb3d5f259c82b437e33086001e8bfe"
 
 LIBRARY_OPS = ("aten::_softmax", "aten::_log_softmax", "aten::nll_loss_forward", "aten::nll_loss2d_forward")
-THRESHOLD_ROWS, THRESHOLD_EPOCHS, THRESHOLD_BATCH, THRESHOLD_MARGIN = 2000, 6, 50, 0.05
+THRESHOLD_ROWS, THRESHOLD_EPOCHS, THRESHOLD_BATCH, THRESHOLD_MARGIN = 1500, 8, 50, 0.05
 LOOP_ROWS, LOOP_BATCH, LOOP_EPOCHS = 96, 32, 2
 
 ONE_HOT_HINT = ("a float32 tensor with one more dimension of size num_classes: 1.0 at each label's class, 0.0 "

@@ -1,7 +1,7 @@
 # Jade: right, but far too slow: after every step she measures the loss on the whole training set, one
 # digit at a time, to print her progress. On the public checks' few digits that is quick; on thousands of
-# digits every call runs into the time limit (the notebook's training cells are stopped, and the threshold
-# test's training call does not return within call_timeout_s): 22 / 25.
+# digits every call runs into the time limit (the notebook's training cells are stopped after cell_timeout_s,
+# and the threshold test's training call does not return within call_timeout_s): 22 / 25.
 
 # %% [one_hot]
 def one_hot(labels, num_classes):
