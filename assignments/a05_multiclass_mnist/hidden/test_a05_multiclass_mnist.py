@@ -3,7 +3,7 @@ training loop, and the accuracy it reaches on 1,000 hidden handwritten digits.
 
 Inputs come from ``rng`` (secret per grading run). ``softmax`` and ``cross_entropy`` are compared with the
 reference at the dtype's default tolerances (float32 and float64, logits up to +-1e4, several shapes,
-a batch of one), their gradients with a secret ``grad_output`` (a 0-d loss keeps 1), and once each under
+a batch of one), their gradients with secret weights of the outputs (a 0-d loss keeps 1), and once each under
 a ban of the library's softmax, log-softmax and NLL operators (the notebook asks for them by hand).
 
 Models live in the kernel that made them (handles). The training-loop tests run on the notebook's locked
@@ -54,7 +54,7 @@ from autograder.testing import (
     read_verified,
 )
 
-SUITE_VERSION = "a05-1"
+SUITE_VERSION = "a05-2"
 
 MISTAKES = load_catalogue(Path(__file__).with_name("mistakes.py"))
 
@@ -227,19 +227,22 @@ class TestSoftmax:
     @points(1)
     def test_gradient(self, student, reference, rng):
         logits = rng.logits((5, 7), scale=2.0)
-        _, got = student.gradients("softmax", (logits,), wrt=(0,))
-        _, want = reference.gradients("softmax", (logits,), wrt=(0,))
-        assert_gradients_close(got, want, fn="softmax", inputs={"logits": logits}, wrt=("logits",),
-                               hint="use torch operations only (no .item(), .numpy() or .detach()), so autograd "
-                                    "can differentiate softmax")
+        weights = rng.normal((5, 7))  # explicit secret weights of the outputs, so a mistake's gradient can be named
+        _, got = student.gradients("softmax", (logits,), wrt=(0,), grad_output=weights)
+        _, want = reference.gradients("softmax", (logits,), wrt=(0,), grad_output=weights)
+        with MISTAKES.diagnose_gradients("softmax", (logits,), wrt=(0,), grad_output=weights):
+            assert_gradients_close(got, want, fn="softmax", inputs={"logits": logits}, wrt=("logits",),
+                                   hint="use torch operations only (no .item(), .numpy() or .detach()), so "
+                                        "autograd can differentiate softmax")
 
     @points(1)
     def test_written_by_hand(self, student, reference, rng):
         logits = rng.logits((4, 10), scale=3.0)
-        assert_close(student.banning(*LIBRARY_OPS).softmax(logits), reference.softmax(logits), fn="softmax",
-                     inputs={"logits": logits},
-                     hint="write softmax from exp, max and sum: not F.softmax, torch.softmax, nn.Softmax or "
-                          "log_softmax")
+        with MISTAKES.diagnose("softmax", logits):
+            assert_close(student.banning(*LIBRARY_OPS).softmax(logits), reference.softmax(logits), fn="softmax",
+                         inputs={"logits": logits},
+                         hint="write softmax from exp, max and sum: not F.softmax, torch.softmax, nn.Softmax or "
+                              "log_softmax")
 
 
 # ----------------------------------------------------------------------------------------------- cross_entropy
@@ -289,11 +292,12 @@ class TestCrossEntropy:
     @points(1)
     def test_written_by_hand(self, student, reference, rng):
         logits, labels = ce_inputs(rng, 6)
-        assert_close(student.banning(*LIBRARY_OPS).cross_entropy(logits, labels),
-                     reference.cross_entropy(logits, labels), fn="cross_entropy",
-                     inputs={"logits": logits, "labels": labels},
-                     hint="write the loss from the log-sum-exp (torch.logsumexp is fine): not F.cross_entropy, "
-                          "nn.CrossEntropyLoss, F.log_softmax or F.nll_loss")
+        with MISTAKES.diagnose("cross_entropy", logits, labels):
+            assert_close(student.banning(*LIBRARY_OPS).cross_entropy(logits, labels),
+                         reference.cross_entropy(logits, labels), fn="cross_entropy",
+                         inputs={"logits": logits, "labels": labels},
+                         hint="write the loss from the log-sum-exp (torch.logsumexp is fine): not F.cross_entropy, "
+                              "nn.CrossEntropyLoss, F.log_softmax or F.nll_loss")
 
 
 # ----------------------------------------------------------------------------------------------- build_digit_classifier
