@@ -18,6 +18,7 @@ import pytest
 import torch
 from rich.console import Console
 
+from autograder.course.assignment import Assignment, autograded_cells, read_notebook
 from autograder.sandbox import wire
 from autograder.sandbox.cgroups import cgroup_roots
 from autograder.sandbox.confine import Limits
@@ -27,6 +28,7 @@ from autograder.selftest.cases import (
     CATEGORIES,
     NOTEBOOK_EDITS,
     PLACEHOLDERS,
+    REPO,
     SELFTEST_LIMITS,
     Plant,
     load_cases,
@@ -52,8 +54,16 @@ def test_every_category_has_real_hostile_submissions():
     by_category = {category: [c for c in cases if c.category == category] for category in CATEGORIES}
     assert all(by_category.values()), [category for category, found in by_category.items() if not found]
     for case in cases:
-        assert set(case.sections) <= {"double", "square"} and case.sections, case.id
-        assert case.refused or set(case.expect) == {"test_double", "test_square"}, case.id
+        if case.assignment:  # a course assignment's own cells (the lookup models)
+            assignment = Assignment(case.assignment, REPO)
+            notebook = read_notebook(assignment.source_notebook)
+            solution_cells = {cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells
+                              if cell.metadata.get("nbgrader", {}).get("solution")}
+            assert case.sections and set(case.sections) <= solution_cells, case.id
+            assert set(case.expect) == set(autograded_cells(notebook)), case.id
+        else:
+            assert set(case.sections) <= {"double", "square"} and case.sections, case.id
+            assert case.refused or set(case.expect) == {"test_double", "test_square"}, case.id
         assert not case.edit or case.edit in NOTEBOOK_EDITS, case.id
         re.compile(case.reason)
         targets = " ".join(plant.target for plant in case.plants)
@@ -65,6 +75,10 @@ def test_every_category_has_real_hostile_submissions():
     assert all(c.plants for c in links)
     assert {p.kind for c in links for p in c.plants} == set(Plant.KINDS)
     assert [c.id for c in cases if c.limit] == ["banned_ops/tamper_with_recorder"]
+    # Every assignment with a threshold on a hidden split of real data has its lookup model.
+    assert {c.assignment for c in cases if c.category == "lookup"} == {
+        "a02_tabular_regression", "a03_binary_classification", "a05_multiclass_mnist"}
+    assert all(c.assignment for c in cases if c.category == "lookup")
 
 
 # ----------------------------------------------------------------- kernel-side mechanisms

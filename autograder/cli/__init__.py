@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "new":
             return new_command(root, args.assignment)
         if args.command == "selftest":
-            return security_selftest_command(args.category, args.workers)
+            return security_selftest_command(args.category, args.workers, root)
         return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force, workers=args.workers)
     except (CourseError, SuiteError, SandboxUnavailable, NbgraderError) as exc:
         output.console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)

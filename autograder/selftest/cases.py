@@ -35,6 +35,7 @@ CATEGORIES: dict[str, str] = {
     "links": "submit links to other work or the course's sources",
     "banned_ops": "call a banned primitive",
     "messages": "make the grader hold what the kernel sends",
+    "lookup": "score a threshold by looking hidden examples up in readable labelled data",
 }
 
 # Tight limits keep the time-outs short; honest work in the toy course needs a fraction of each.
@@ -42,7 +43,7 @@ SELFTEST_LIMITS = Limits(notebook_timeout_s=90, cell_timeout_s=8, call_timeout_s
                          memory_mb=1024, processes=64, disk_mb=64, output_bytes=20_000, threads=1)
 # Rough seconds per case, to share categories between workers (the slow ones time out or crash kernels).
 CATEGORY_COST_S = {"messages": 20.0, "exhaustion": 11.0, "crash": 12.5, "smuggle": 8.0, "unpickle": 7.0,
-                   "banned_ops": 7.0, "links": 1.0}
+                   "banned_ops": 7.0, "links": 1.0, "lookup": 50.0}
 
 HONEST: dict[str, dict[str, str]] = {
     "honest_correct": {"double": "def double(x):\n    return x + x", "square": "def square(x):\n    return x ** 2"},
@@ -139,6 +140,11 @@ class HostileCase:
     limit: str = ""
     refused: bool = False  # ``expect: refused``: the submission must be refused (no score, a reason)
     plants: tuple[Plant, ...] = ()  # ``plant:`` lines: links and special files planted in the submission folder
+    assignment: str = ""  # ``assignment:`` a course assignment graded instead of the toy one (its own release)
+
+    @property
+    def graded_assignment(self) -> str:
+        return self.assignment or ASSIGNMENT
 
     @property
     def student(self) -> str:
@@ -149,7 +155,7 @@ class HostileCase:
         return f"{self.category}/{self.name}"
 
 
-_HEADER_KEYS = ("expect", "reason", "markers", "edit", "limit", "plant")
+_HEADER_KEYS = ("expect", "reason", "markers", "edit", "limit", "plant", "assignment")
 
 
 def parse_case(path: Path, category: str) -> HostileCase:
@@ -177,7 +183,8 @@ def parse_case(path: Path, category: str) -> HostileCase:
                        sections=parse_sections(text), expect=expect, reason=" ".join(values["reason"]),
                        markers=tuple(" ".join(values["markers"]).split()), edit=" ".join(values["edit"]),
                        limit=" ".join(values["limit"]), refused=refused,
-                       plants=tuple(Plant.parse(line) for line in values["plant"]))
+                       plants=tuple(Plant.parse(line) for line in values["plant"]),
+                       assignment=" ".join(values["assignment"]))
 
 
 def load_cases(categories: list[str] | None = None, hostile_dir: Path = HOSTILE_DIR) -> list[HostileCase]:

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ..course.assignment import Assignment
 from ..course.samples import write_submission
 from ..gradebook.batch import grade_one
 from ..gradebook.course_dir import NbgraderCourse
@@ -26,6 +27,7 @@ from .cases import (
     HONEST,
     HONEST_SCORES,
     HOSTILE_DIR,
+    REPO,
     HostileCase,
     build_course_tree,
     build_notebook,
@@ -39,20 +41,25 @@ from .verdicts import CaseResult, CategoryReport, judge
 
 
 def grade_hostile_batch(course: NbgraderCourse, release: Path, host: Host, cases: list[HostileCase],
-                baseline: dict[str, dict[str, float]],
+                baseline: dict[str, dict[str, float]] | None,
                 progress: Callable[[str], None] | None = None) -> list[CaseResult]:
-    """Grade ``cases`` then the honest students in one course; check every case and the batch property."""
+    """Grade ``cases`` then the honest students in one course; check every case and the batch property.
+
+    Cases of a course assignment (``assignment:``) are graded in that assignment's course, without the toy
+    course's honest students (``baseline`` None): the host is still checked after each.
+    """
     results = []
     records = GradingRecords(course.root / "grading_results")
     for case in cases:
+        assignment = case.graded_assignment
         notebook = build_notebook(release, case.sections, host.placeholders(), case.edit)
-        path = write_submission(course.root / "submitted", case.student, ASSIGNMENT, notebook)
+        path = write_submission(course.root / "submitted", case.student, assignment, notebook)
         for plant in case.plants:
             plant.make(path.parent, host.placeholders())
         before = host.snapshot()
         started = time.monotonic()
         # As ``autograder grade`` grades: the submission checked (refused with a reason), then nbgrader's autograde.
-        outcome = grade_one(course, records, ASSIGNMENT, case.student)
+        outcome = grade_one(course, records, assignment, case.student)
         wall = time.monotonic() - started
         result = judge(case, course, outcome)
         result.wall_s = wall
@@ -61,9 +68,11 @@ def grade_hostile_batch(course: NbgraderCourse, release: Path, host: Host, cases
         if progress is not None:
             progress(f"{case.id}: {'contained' if result.contained else 'NOT contained'} ({wall:.1f} s)")
     before = host.snapshot()
-    honest = grade_honest(course, release, force=True)
-    batch_problems = [f"honest student {student} scored {honest.get(student)} beside it, "
-                      f"{baseline[student]} alone" for student in HONEST if honest.get(student) != baseline[student]]
+    batch_problems = []
+    if baseline is not None:
+        honest = grade_honest(course, release, force=True)
+        batch_problems += [f"honest student {student} scored {honest.get(student)} beside it, {baseline[student]} "
+                           "alone" for student in HONEST if honest.get(student) != baseline[student]]
     batch_problems += host.problems(before) + host.victim_problems()
     for result in results:
         result.problems += batch_problems
@@ -79,7 +88,8 @@ def grade_honest(course: NbgraderCourse, release: Path, *, force: bool = False) 
 
 
 def run_security_selftest(categories: list[str] | None = None, *, progress: Callable[[str], None] | None = None,
-                          workers: int = 2, hostile_dir: Path = HOSTILE_DIR) -> list[CategoryReport]:
+                          workers: int = 2, hostile_dir: Path = HOSTILE_DIR,
+                          course_tree: Path = REPO) -> list[CategoryReport]:
     """Grade every hostile case (of ``categories``) beside honest students; one report per category.
 
     ``workers`` grader processes (``python -m autograder.selftest``) share the
@@ -95,7 +105,7 @@ def run_security_selftest(categories: list[str] | None = None, *, progress: Call
             with open(log, "wb") as log_file:
                 process = subprocess.Popen(
                     [sys.executable, "-m", "autograder.selftest", "--hostile-dir", str(hostile_dir), "--out", str(out),
-                     *group], stdout=subprocess.PIPE, stderr=log_file, text=True,
+                     "--course-root", str(course_tree), *group], stdout=subprocess.PIPE, stderr=log_file, text=True,
                     env={**os.environ, _WORKER_ENV: "1"})
             relay = threading.Thread(target=_relay, args=(process, progress), daemon=True)
             relay.start()
@@ -153,8 +163,12 @@ def _reports_from_json(data: list[dict]) -> list[CategoryReport]:
 
 
 def run_categories(categories: list[str], *, progress: Callable[[str], None] | None = None,
-                   hostile_dir: Path = HOSTILE_DIR) -> list[CategoryReport]:
-    """One grader's share of the self-test, in this process: a course, its baseline, a batch per category."""
+                   hostile_dir: Path = HOSTILE_DIR, course_tree: Path = REPO) -> list[CategoryReport]:
+    """One grader's share of the self-test, in this process: a course, its baseline, a batch per category.
+
+    Cases of a course assignment are graded in a course built from ``course_tree`` (default: the source
+    tree this package runs from), one per assignment.
+    """
     cases = load_cases(categories, hostile_dir)
     reports = []
     previous_tempdir = tempfile.tempdir
@@ -175,12 +189,18 @@ def run_categories(categories: list[str], *, progress: Callable[[str], None] | N
                                    f"{HONEST_SCORES}: fix the course before trusting any verdict")
             gc.collect()
             host.baseline_rss = _rss()
+            courses = CourseAssignments(workdir / "courses", course_tree)
             for category in dict.fromkeys(case.category for case in cases):
                 started = time.monotonic()
                 batch = [case for case in cases if case.category == category]
                 gc.collect()
                 with PeakMemory() as memory:
-                    results = grade_hostile_batch(course, release, host, batch, baseline, progress)
+                    results = grade_hostile_batch(course, release, host, [c for c in batch if not c.assignment],
+                                                  baseline, progress)
+                    for assignment in dict.fromkeys(c.assignment for c in batch if c.assignment):
+                        results += grade_hostile_batch(*courses.release(assignment), host,
+                                                       [c for c in batch if c.assignment == assignment], None,
+                                                       progress)
                 if memory.rise_bytes > GRADER_PEAK_BOUND_BYTES:
                     for result in results:
                         result.problems.append(f"the grader's memory rose {memory.rise_bytes // 2**20} MiB during the "
@@ -192,6 +212,22 @@ def run_categories(categories: list[str], *, progress: Callable[[str], None] | N
                 host.close()
             tempfile.tempdir = previous_tempdir
     return reports
+
+
+class CourseAssignments:
+    """Courses built on demand from the course tree, one per assignment a case attacks, and their releases."""
+
+    def __init__(self, workdir: Path, course_tree: Path) -> None:
+        self.workdir = workdir
+        self.course_tree = course_tree
+        self._built: dict[str, tuple[NbgraderCourse, Path]] = {}
+
+    def release(self, assignment: str) -> tuple[NbgraderCourse, Path]:
+        if assignment not in self._built:
+            Assignment(assignment, self.course_tree).validate()
+            course = NbgraderCourse.create(self.workdir / assignment, self.course_tree)
+            self._built[assignment] = course, course.generate(assignment) / f"{assignment}.ipynb"
+        return self._built[assignment]
 
 
 @contextlib.contextmanager
@@ -210,8 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("categories", nargs="+", choices=list(CATEGORIES))
     parser.add_argument("--out", type=Path, required=True, help="where to write the reports (JSON)")
     parser.add_argument("--hostile-dir", type=Path, default=HOSTILE_DIR)
+    parser.add_argument("--course-root", type=Path, default=REPO,
+                        help="the course tree whose assignments cases with 'assignment:' attack")
     args = parser.parse_args(argv)
-    reports = run_categories(args.categories, hostile_dir=args.hostile_dir,
+    reports = run_categories(args.categories, hostile_dir=args.hostile_dir, course_tree=args.course_root,
                              progress=lambda line: print(_PROGRESS + line, flush=True))
     args.out.write_text(json.dumps(_reports_to_json(reports)))
     return 0

@@ -11,7 +11,7 @@ from rich.table import Table
 from ..gradebook.course_dir import NbgraderCourse
 from ..grading.job import GradingRecords
 from ..grading.results import JobResult
-from .cases import ASSIGNMENT, HostileCase
+from .cases import HostileCase
 
 MiB = 2**20
 MAX_RECORD_BYTES = 1 * MiB  # a job record holds at most the output limit per cell and short messages
@@ -78,8 +78,9 @@ def judge(case: HostileCase, course: NbgraderCourse, outcome: JobResult) -> Case
     reason), or the job's record.
     """
     result = CaseResult(case)
-    result.scores = course.scores(ASSIGNMENT).get(case.student, {})
-    record_path = GradingRecords(course.root / "grading_results").path(ASSIGNMENT, case.student, ASSIGNMENT)
+    assignment = case.graded_assignment
+    result.scores = course.scores(assignment).get(case.student, {})
+    record_path = GradingRecords(course.root / "grading_results").path(assignment, case.student, assignment)
     record = JobResult.load(record_path)
     if case.refused:
         # Refused: by our check before nbgrader read it (status refused), or by nbgrader itself (failed, no record).
@@ -90,9 +91,9 @@ def judge(case: HostileCase, course: NbgraderCourse, outcome: JobResult) -> Case
             result.problems.append(f"the refusal does not say /{case.reason}/: {said}")
         result.problems += [f"{cell} scored {score:g} though refused" for cell, score in result.scores.items() if score]
         for step in ("autograded", "feedback"):
-            written = course.root / step / case.student / ASSIGNMENT
+            written = course.root / step / case.student / assignment
             if written.exists() or written.is_symlink():
-                result.problems.append(f"{step}/{case.student}/{ASSIGNMENT} was written though it was refused")
+                result.problems.append(f"{step}/{case.student}/{assignment} was written though it was refused")
         return result
     if record is None:
         result.problems.append(f"no grading record ({outcome.status}: {outcome.error})" if outcome.error
