@@ -149,8 +149,9 @@ def test_every_mistake_differs_from_the_reference_and_from_each_other(seed):
 
 @pytest.mark.slow
 def test_course_author_check_passes():
-    """Every row but the class's (graded through nbgrader below), under 2 secret seeds."""
-    checks = check_assignment(A03, seeds=2, sample_class=False)
+    """Every row but the class's (graded through nbgrader below), under one secret seed (kept short: the
+    release check, `autograder check a03_binary_classification --seeds 10`, runs ten and the class)."""
+    checks = check_assignment(A03, seeds=1, sample_class=False)
     assert [c.name for c in checks if not c.ok] == [], [c.detail for c in checks if not c.ok]
 
 
@@ -177,12 +178,15 @@ def test_sample_class_gets_exactly_the_expected_scores(demo_course):
     graded = results(demo_course)
     for student, value in expected.items():
         assert graded[student].cell_scores() == value["cells"], student
-    # The grading budget. An honest submission takes seconds; jade's training, one step per message, costs
-    # its stopped notebook cell (30 s), the filter call (20 s) and the kernel's replay after it.
+    # The grading budget. A submission's notebook (torch, scikit-learn and matplotlib imported, a filter
+    # trained on 2,827 messages) and its 13 hidden tests (the filter trained twice more, the student's and the
+    # reference's) took 32 s at the median when measured on a shared two-core machine loaded 3 to 14 times
+    # over; jade's training, one step per message, costs her stopped notebook cell (30 s), the filter call
+    # (20 s) and the kernel's replays after each: 81 s then, the worst of the class.
     walls = {student: round(result.wall_time_s, 1) for student, result in graded.items()}
     print(f"grading wall time per submission: median {statistics.median(walls.values()):.1f} s, "
           f"worst {max(walls.values()):.1f} s")
-    assert statistics.median(walls.values()) < 30 and max(walls.values()) < 120, walls
+    assert statistics.median(walls.values()) < 60 and max(walls.values()) < 150, walls
 
 
 @pytest.mark.slow
@@ -222,7 +226,7 @@ def test_wrong_answers_name_their_mistake(demo_course, capsys):
         expected = DIAGNOSED.get(student, {})
         for test in result.tests:
             diagnosis = test.message.splitlines()[0] if test.message.startswith("Likely mistake: ") else None
-            key = test.test_id.split("::", 1)[1] if "::" in test.test_id else test.test_id
+            key = "::".join(test.test_id.split("::")[-2:])
             want = expected.get(key)
             assert (diagnosis is None) == (want is None), (student, key, test.message[:300])
             if want:
@@ -245,7 +249,7 @@ def test_failures_tell_the_student_what_went_wrong(demo_course):
         return test.message
 
     # A nan gradient where the sigmoid's slope is 0: the non-finite values are named, the hint says why.
-    mo = message("mo", "test_gradient")
+    mo = message("mo", "TestSigmoid::test_gradient")
     assert "sigmoid" in mo and "nan" in mo and "Hint:" in mo and mo.startswith("sigmoid(")
     # A threshold of 0 on probabilities: every message predicted spam, and the message says so.
     assert "every message was predicted spam" in message("hana", "test_filters_secret_messages")
