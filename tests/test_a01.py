@@ -8,12 +8,12 @@ import pytest
 
 from autograder.authoring import check_assignment
 from autograder.authoring.class_check import CLASS_ROWS
-from autograder.cli import main
 from autograder.course.assignment import Assignment
 from autograder.course.samples import expected_scores
-from autograder.gradebook.course_dir import read_csv
 from autograder.grading.job import GradingRecords
 from autograder.grading.results import JobResult
+
+from .sample_class import assert_expected_scores, grade_sample_class
 
 pytestmark = pytest.mark.slow  # the author's check and the demo class: real kernels, real nbgrader
 
@@ -36,20 +36,11 @@ def test_course_author_check_passes():
 
 @pytest.fixture(scope="module")
 def demo_course(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("demo") / "course"
-    assert main(["demo", "--workdir", str(workdir), "--assignment", A01.id]) == 0
-    return workdir
+    return grade_sample_class(tmp_path_factory, A01)
 
 
 def test_sample_class_gets_exactly_the_expected_scores(demo_course):
-    expected = expected_scores(A01.samples_dir)
-    assert len(expected) >= 8
-    rows = {row["student_id"]: float(row["score"]) for row in read_csv(demo_course / "grades.csv")}
-    assert rows == {student: value["total"] for student, value in expected.items()}
-    records = GradingRecords(demo_course / "grading_results")
-    for student, value in expected.items():
-        result = JobResult.load(records.path(A01.id, student, A01.id))
-        assert result.cell_scores() == value["cells"], student
+    assert_expected_scores(demo_course, A01)
 
 
 def test_failures_tell_the_student_what_differed(demo_course):
