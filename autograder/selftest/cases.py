@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..course.samples import fill_solutions, parse_sections
+from ..course.samples import expected_scores, fill_solutions, parse_sections
 from ..sandbox.confine import Limits
 
 PACKAGE = Path(__file__).resolve().parent
@@ -155,7 +155,7 @@ class HostileCase:
         return f"{self.category}/{self.name}"
 
 
-_HEADER_KEYS = ("expect", "reason", "markers", "edit", "limit", "plant", "assignment")
+_HEADER_KEYS = ("expect", "reason", "markers", "edit", "limit", "plant", "assignment", "sample")
 
 
 def parse_case(path: Path, category: str) -> HostileCase:
@@ -176,15 +176,30 @@ def parse_case(path: Path, category: str) -> HostileCase:
     for item in [] if refused else " ".join(values["expect"]).split():
         cell, _, score = item.partition("=")
         expect[cell] = float(score)
+    sections, assignment = parse_sections(text), " ".join(values["assignment"])
+    if values["sample"]:
+        assignment, sections, expect = _sample_student(" ".join(values["sample"]), path)
     if not expect and not refused:
         raise ValueError(f"{path}: the header needs 'expect: test_x=N ...' (the grade cells' expected scores) "
                          "or 'expect: refused'")
     return HostileCase(category=category, name=path.stem, path=path, title=lines[0].strip(),
-                       sections=parse_sections(text), expect=expect, reason=" ".join(values["reason"]),
+                       sections=sections, expect=expect, reason=" ".join(values["reason"]),
                        markers=tuple(" ".join(values["markers"]).split()), edit=" ".join(values["edit"]),
                        limit=" ".join(values["limit"]), refused=refused,
                        plants=tuple(Plant.parse(line) for line in values["plant"]),
-                       assignment=" ".join(values["assignment"]))
+                       assignment=assignment)
+
+
+def _sample_student(sample: str, path: Path) -> tuple[str, dict[str, str], dict[str, float]]:
+    """``sample: ID/STUDENT``: a sample student of the course tree's assignment ID is the case (its cells, scores)."""
+    assignment, _, student = sample.partition("/")
+    samples = REPO / "assignments" / "samples" / assignment
+    try:
+        sections = parse_sections((samples / f"{student}.py").read_text())
+        expect = dict(expected_scores(samples)[student]["cells"])
+    except (OSError, KeyError) as exc:
+        raise ValueError(f"{path}: sample {sample!r} is not a sample student of this course tree ({exc})") from None
+    return assignment, sections, expect
 
 
 def load_cases(categories: list[str] | None = None, hostile_dir: Path = HOSTILE_DIR) -> list[HostileCase]:
