@@ -228,6 +228,13 @@ def test_without_bwrap_the_environment_is_still_cleared(host, tmp_path):
     assert argv[-len(KERNEL):] == KERNEL
 
 
+def test_the_kernel_has_a_user_name_without_a_passwd_entry_for_its_uid(host, tmp_path):
+    # A GPU host's /etc/passwd had no entry for uid 65534: getpass.getuser(), which torch.optim reaches through
+    # torch._dynamo, raised KeyError in every student's kernel. getpass reads LOGNAME and USER first.
+    environment = Sandbox(Limits(), tmp_path).environment()
+    assert environment["USER"] == environment["LOGNAME"] == "student"
+
+
 def test_not_root_no_uid_change(host, tmp_path):
     host.setattr(confine.os, "geteuid", lambda: 1000)
     argv = Sandbox(Limits(), tmp_path).wrap(KERNEL)

@@ -219,6 +219,10 @@ class Sandbox:
         threads = str(self.limits.threads)
         env = {
             "HOME": SANDBOX_HOME,
+            # getpass.getuser() reads these first: a host whose /etc/passwd has no entry for the sandbox's uid
+            # would otherwise break every library that asks (torch.optim imports torch._dynamo, which does).
+            "USER": "student",
+            "LOGNAME": "student",
             "PATH": f"{self.python.parent}:/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "PYTHONNOUSERSITE": "1",
