@@ -86,6 +86,19 @@ def test_the_check_reports_worst_and_median_over_seeds_and_the_room_left():
     assert not row.ok and "least room 0.02 of the 0.08 allowed" in row.detail
 
 
+def test_each_seed_is_held_to_its_own_allowance():
+    # A factor of each seed's reference loss: small losses get small allowances. Every seed here keeps all of its
+    # own, so the row passes, and it shows the seed with the least room of its own.
+    runs = [run_with(Measurement("final loss", want, want, 0.5 * want, False)) for want in (0.04, 0.004, 0.02)]
+    row, = threshold_checks(runs, margin=0.5)
+    assert row.ok and row.detail.endswith("least room 0.02 of the 0.02 allowed")
+    runs.append(run_with(Measurement("final loss", 0.0058, 0.004, 0.002, False)))  # 90 % of its allowance used
+    row, = threshold_checks(runs, margin=0.5)
+    assert not row.ok and row.detail.endswith("least room 0.0002 of the 0.002 allowed")
+    row, = threshold_checks([run_with(Measurement("accuracy", math.nan, 0.9, 0.05, True))], margin=0.5)
+    assert not row.ok and "least room nan" in row.detail
+
+
 def test_read_verified_checks_the_checksum(tmp_path):
     path = tmp_path / "digits.npz"
     path.write_bytes(b"pixels")

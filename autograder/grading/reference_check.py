@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..course.assignment import Assignment, read_notebook
 from ..sandbox.kernel import StudentKernel
-from .compare import tolerance_margin
+from .compare import Measurement, tolerance_margin
 from .job import GradingRecords
 from .results import TestResult
 from .suite import SuiteError, SuitePlugin, load_reference
@@ -95,17 +95,28 @@ def threshold_checks(runs: list[SuitePlugin], margin: float = 1.0) -> list[Check
                 grouped.setdefault((test_id, measurement.what), []).append(measurement)
     checks = []
     for (test_id, what), found in grouped.items():
-        allowed = found[0].margin
-        wants, gots, rooms = ([m.want for m in found], [m.got for m in found], [m.room for m in found])
+        wants, gots = [m.want for m in found], [m.got for m in found]
         worst = min if found[0].higher_is_better else max
-        room = min(rooms, key=lambda value: (value == value, value))  # nan (no score) first
+        # Each seed's bound has its own allowance (a factor of that seed's reference result, say): the row
+        # shows the seed that kept the least of its own, and fails when one kept less than the check withholds.
+        tightest = min(found, key=_share_kept)
+        kept = _share_kept(tightest)
         detail = (f"{what}, over {len(runs)} seeds: wanted (the reference's result) {_num(worst(wants))} at worst, "
                   f"median {_num(statistics.median(wants))}; the notebook's solutions reached {_num(worst(gots))} at "
-                  f"worst, median {_num(statistics.median(gots))}; least room {_num(room)} of the {_num(allowed)} "
-                  "allowed")
-        ok = room >= allowed * (1 - margin) - 1e-12
-        checks.append(Check(f"threshold {test_id}", ok, detail))
+                  f"worst, median {_num(statistics.median(gots))}; least room {_num(tightest.room)} of the "
+                  f"{_num(tightest.margin)} allowed")
+        checks.append(Check(f"threshold {test_id}", kept >= 1 - margin - 1e-9, detail))
     return checks
+
+
+def _share_kept(measurement: Measurement) -> float:
+    """The share of its allowance a measurement left unused: 1 on the bound's base, 0 on its edge, nan first."""
+    room = measurement.room
+    if room != room:  # no score at all (nan): the tightest of all
+        return float("-inf")
+    if measurement.margin == 0:
+        return 1.0 if room >= 0 else float("-inf")
+    return room / measurement.margin
 
 
 def _num(value: float) -> str:
