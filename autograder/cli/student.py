@@ -7,7 +7,22 @@ from pathlib import Path
 from ..course.assignment import Assignment, autograded_cells, read_notebook
 from ..sandbox.confine import Limits
 from ..sandbox.kernel import StudentKernel
+from ..sandbox.messages import Execution
 from . import output
+
+# The errors a fresh release gives, and what the student does about them.
+_ADVICE = {
+    "NotImplementedError": "a function this cell uses is still the stub: replace `raise NotImplementedError()` "
+                           "in its solution cell with your code",
+    "NameError": "this cell uses a name an earlier cell did not define: that cell failed, or was not run",
+}
+
+
+def what_to_do(run: Execution) -> str:
+    """A failed cell's last error line, with the advice for the errors every fresh release gives."""
+    last = (run.error.strip().splitlines() or [run.status])[-1]
+    advice = next((text for error, text in _ADVICE.items() if last.startswith(error)), "")
+    return f"{last.rstrip(':')} - {advice}" if advice else last
 
 
 def validate_command(notebook_path: Path, root: Path) -> int:
@@ -26,10 +41,9 @@ def validate_command(notebook_path: Path, root: Path) -> int:
             failed += not ok
             output.console.print(f"{'PASS' if ok else 'FAIL'}  {grade_id}")
             if not ok:
-                output.console.print("      " + (run.error.strip().splitlines() or [run.status])[-1], highlight=False)
+                output.console.print("      " + what_to_do(run), highlight=False)
         elif run.status != "ok":
-            output.console.print(f"note  cell {grade_id or ''} did not run cleanly: "
-                          f"{(run.error.strip().splitlines() or [run.status])[-1]}", highlight=False)
+            output.console.print(f"note  cell {grade_id or ''} did not run cleanly: {what_to_do(run)}", highlight=False)
     output.console.print(f"{len(public) - failed} of {len(public)} public checks passed "
                   "(the hidden tests check more when you submit)")
     return 1 if failed else 0
