@@ -39,3 +39,11 @@ def submit(course: NbgraderCourse, student: str, assignment: str, notebook: nbfo
 
 
 CORRECT_TOY = {"double": "def double(x):\n    return x + x", "square": "def square(x):\n    return x ** 2"}
+# A toy class of three (right; square only; double returning float32 for float64) and its gradebook scores.
+TOY_CLASS = {
+    "amy": CORRECT_TOY,
+    "bo": {"square": CORRECT_TOY["square"]},
+    "cy": {"double": "def double(x):\n    return (x + x).float()"},
+}
+TOY_CLASS_SCORES = {"amy": {"test_double": 3.0, "test_square": 1.0}, "bo": {"test_double": 0.0, "test_square": 1.0},
+                    "cy": {"test_double": 2.0, "test_square": 0.0}}

@@ -21,18 +21,12 @@ from autograder.grading.results import JobResult
 from autograder.sandbox.process import WORKDIR_PREFIX
 from autograder.selftest.host import sandbox_processes
 
-from .conftest import CORRECT_TOY, TOY_ROOT, submit
+from .conftest import TOY_CLASS, TOY_CLASS_SCORES, TOY_ROOT, submit
 
 pytestmark = pytest.mark.slow  # real grading runs, killed and restarted
 
 AUTOGRADER = str(Path(sys.executable).with_name("autograder"))
-STUDENTS = {
-    "amy": CORRECT_TOY,
-    "bo": {"square": CORRECT_TOY["square"]},
-    "cy": {"double": "def double(x):\n    return (x + x).float()"},
-}
-EXPECTED = {"amy": {"test_double": 3.0, "test_square": 1.0}, "bo": {"test_double": 0.0, "test_square": 1.0},
-            "cy": {"test_double": 2.0, "test_square": 0.0}}
+STUDENTS, EXPECTED = TOY_CLASS, TOY_CLASS_SCORES
 
 
 @pytest.fixture

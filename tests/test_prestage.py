@@ -12,15 +12,9 @@ from autograder.gradebook.batch import grade_batch
 from autograder.grading.job import GradingRecords, adopt_staged, submission_hash
 from autograder.grading.results import JobResult
 
-from .conftest import CORRECT_TOY, submit
+from .conftest import CORRECT_TOY, TOY_CLASS, TOY_CLASS_SCORES, submit
 
-STUDENTS = {
-    "amy": CORRECT_TOY,
-    "bo": {"square": CORRECT_TOY["square"]},
-    "cy": {"double": "def double(x):\n    return (x + x).float()"},
-}
-EXPECTED = {"amy": {"test_double": 3.0, "test_square": 1.0}, "bo": {"test_double": 0.0, "test_square": 1.0},
-            "cy": {"test_double": 2.0, "test_square": 0.0}}
+STUDENTS, EXPECTED = TOY_CLASS, TOY_CLASS_SCORES
 
 
 @pytest.mark.slow
