@@ -221,6 +221,10 @@ def test_the_lookup_model_scores_at_chance(demo_course):
                        if "TestHiddenCars" in t.test_id or "TestSecretPrices" in t.test_id]
     assert len(threshold_tests) == 2 and not any(t.passed for t in threshold_tests)
     for test in threshold_tests:
+        # Its search of the disk runs in every call: on a loaded machine a call can run out of time instead,
+        # which earns nothing either.
+        if "did not return within" in test.message:
+            continue
         got = float(re.search(r"got (-?[0-9.e+-]+)", test.message).group(1))
         assert got < 0.2, test.message
 
