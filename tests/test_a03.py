@@ -224,8 +224,10 @@ def test_failures_tell_the_student_what_went_wrong(demo_course):
     assert "sigmoid" in mo and "nan" in mo and "Hint:" in mo and mo.startswith("sigmoid(")
     # A threshold of 0 on probabilities: every message predicted spam, and the message says so.
     assert "every message was predicted spam" in message("hana", "test_filters_secret_messages")
-    # The lookup model finds none of the hidden messages on disk: it predicts ham for all of them.
-    assert "every message was predicted ham" in message("kai", "test_filters_secret_messages")
+    # The lookup model finds none of the hidden messages on disk: it predicts ham for all of them (or, on a
+    # loaded machine, its search of the disk runs out of the call's time: nothing either way).
+    kai = message("kai", "test_filters_secret_messages")
+    assert "every message was predicted ham" in kai or "did not return within" in kai
     # The crash: the student's traceback.
     assert "TypeError" in message("ivan", "test_filters_secret_messages")
     # The endless training runs into the per-call budget; the kernel is replaced and grading goes on.

@@ -158,9 +158,10 @@ def test_failures_tell_the_student_what_went_wrong(demo_course):
     assert "AttributeError" in message("jon", "test_structure")
     # The endless training: the per-call budget.
     assert "did not return within" in message("jade", "test_reads_hidden_digits")
-    # The lookup model: its scores are not what its weights compute.
+    # The lookup model: its scores are not what its weights compute (or, on a loaded machine, its search of the
+    # disk runs out of the call's time: nothing either way).
     kai = message("kai", "test_reads_hidden_digits")
-    assert "model(images)" in kai and "from its own weights" in kai
+    assert ("model(images)" in kai and "from its own weights" in kai) or "did not return within" in kai
 
 
 @pytest.mark.slow

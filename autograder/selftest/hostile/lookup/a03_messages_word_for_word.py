@@ -6,5 +6,5 @@ found for a message, or ham. Contained: no hidden message is readable anywhere, 
 them and the filter cell scores 0 with the reason.
 
 sample: a03_binary_classification/kai
-reason: predicted ham|accuracy|sensitivity
+reason: predicted ham|accuracy|sensitivity|did not return within
 """

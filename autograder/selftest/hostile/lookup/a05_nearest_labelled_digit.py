@@ -6,5 +6,5 @@ one's label. Contained: the hidden digits are not readable (and reach the kernel
 and a model's outputs must be what its own weights compute, so the hidden-digits cell scores 0 with the reason.
 
 sample: a05_multiclass_mnist/kai
-reason: values are not close|accuracy
+reason: values are not close|accuracy|did not return within
 """
