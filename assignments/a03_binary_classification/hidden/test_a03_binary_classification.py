@@ -54,7 +54,7 @@ from autograder.testing import (
     read_verified,
 )
 
-SUITE_VERSION = "a03-2"
+SUITE_VERSION = "a03-3"
 
 MISTAKES = load_catalogue(Path(__file__).with_name("mistakes.py"))
 
@@ -97,6 +97,23 @@ def targets_like(rng, logits):
 
 def labels(rng, n, p=0.5):
     return rng.uniform((n,), dtype=torch.float64) < p
+
+
+def telling_apart(rng, n, p_spam, p_wrong):
+    """Labels and predictions whose four counts (TP, TN, FP, FN) are non-zero and all different.
+
+    Equal counts make two metrics equal (FP = FN gives precision = sensitivity), so a student who
+    swapped one formula for the other would pass by chance under some secret seeds; redrawing until the
+    counts differ keeps every such swap visible whatever the seed.
+    """
+    for _ in range(1000):
+        y_true = labels(rng, n, p_spam)
+        y_pred = torch.where(labels(rng, n, p_wrong), ~y_true, y_true)
+        counts = [int((y_true & y_pred).sum()), int((~y_true & ~y_pred).sum()),
+                  int((~y_true & y_pred).sum()), int((y_true & ~y_pred).sum())]
+        if min(counts) > 0 and len(set(counts)) == 4:
+            return y_true, y_pred
+    raise AssertionError(f"no telling labels in 1000 draws of {n} (p_spam={p_spam}, p_wrong={p_wrong})")
 
 
 def seed_from(rng):
@@ -197,16 +214,12 @@ class TestBceWithLogits:
 class TestBinaryMetrics:
     @points(1)
     def test_booleans(self, student, reference, rng):
-        y_true = labels(rng, 40, 0.3)
-        y_pred = torch.where(labels(rng, 40, 0.2), ~y_true, y_true)  # right about 80 % of the time
-        y_true[0], y_true[1] = True, False  # both classes present
+        y_true, y_pred = telling_apart(rng, 40, 0.3, 0.2)  # right about 80 % of the time
         check_metrics(student, reference, y_true, y_pred)
 
     @points(1)
     def test_integers_and_floats(self, student, reference, rng):
-        y_true = labels(rng, 30, 0.4)
-        y_pred = torch.where(labels(rng, 30, 0.3), ~y_true, y_true)
-        y_true[0], y_true[1] = True, False
+        y_true, y_pred = telling_apart(rng, 30, 0.4, 0.3)
         check_metrics(student, reference, y_true.long(), y_pred,
                       hint=METRICS_HINT + " (int64 labels 0/1, bool predictions)")
         check_metrics(student, reference, y_true.float(), y_pred.float(),
