@@ -2,13 +2,17 @@
 #   make demo        set up, then grade the bundled sample class and print the gradebook
 #   make test        set up, lint, then run every test (real sandboxed kernels and nbgrader: many minutes)
 #   make test-fast   set up, lint, then only the tests not marked slow (no kernel, no nbgrader run: under a minute)
+#   make hub         set up, then start the classroom JupyterHub on loopback with the bundled course (Ctrl-C stops it)
 PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint setup clean
+HUB_ASSETS := hub_config/node_modules/.installed
+BROWSER := /usr/bin/chromedriver
 
-setup: $(STAMP)
+.PHONY: demo test test-fast lint setup hub clean
+
+setup: $(STAMP) $(HUB_ASSETS) $(BROWSER)
 
 # pip (not uv/poetry) takes torch from this machine's local wheel store; see README.
 $(STAMP): pyproject.toml
@@ -16,6 +20,19 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The hub's proxy (configurable-http-proxy) and MathJax for offline feedback pages, from the npm registry.
+$(HUB_ASSETS): hub_config/package.json hub_config/package-lock.json
+	cd hub_config && npm ci --no-audit --no-fund --loglevel=error
+	touch $(HUB_ASSETS)
+
+# Debian's chromium and its driver, for the classroom's browser test (needs root and Debian's registry).
+$(BROWSER):
+	apt-get install -y -q chromium chromium-driver >/dev/null || \
+		(apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null)
+
+hub: setup
+	$(VENV)/bin/autograder hub start
 
 demo: $(STAMP)
 	$(VENV)/bin/autograder demo
@@ -32,4 +49,4 @@ test-fast: lint
 	$(VENV)/bin/python -m pytest -m "not slow"
 
 clean:
-	rm -rf build $(VENV)
+	rm -rf build $(VENV) hub_config/node_modules
