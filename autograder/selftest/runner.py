@@ -195,8 +195,10 @@ def run_categories(categories: list[str], *, progress: Callable[[str], None] | N
                 batch = [case for case in cases if case.category == category]
                 gc.collect()
                 with PeakMemory() as memory:
-                    results = grade_hostile_batch(course, release, host, [c for c in batch if not c.assignment],
-                                                  baseline, progress)
+                    toy_cases = [c for c in batch if not c.assignment]
+                    # A category of course-assignment cases only has nothing to grade beside the toy's honest students.
+                    results = (grade_hostile_batch(course, release, host, toy_cases, baseline, progress)
+                               if toy_cases else [])
                     for assignment in dict.fromkeys(c.assignment for c in batch if c.assignment):
                         results += grade_hostile_batch(*courses.release(assignment), host,
                                                        [c for c in batch if c.assignment == assignment], None,
