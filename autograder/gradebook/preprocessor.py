@@ -6,11 +6,20 @@ steps stay in charge of everything else: ``OverwriteCells`` restores locked
 cells, points and kernelspec from the source before we run; ``SaveAutoGrades``
 stores the per-cell scores we write as partial credit; ``generate_feedback``
 and ``export`` work unchanged.
+
+Where the process cannot sandbox (an instructor's server on the classroom hub
+runs as that instructor, without root) and ``AUTOGRADER_GRADING_SERVICE`` names
+the hub's grading service, the job is sent there instead (`grade_through_service`)
+and the record it sends back is applied exactly as a local one.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import os
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +27,19 @@ from nbformat import NotebookNode, from_dict
 from nbformat.v4 import new_markdown_cell
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Integer, Unicode, default
 
 from ..course.assignment import Assignment
 from ..grading.job import GradingRecords, grade
 from ..grading.results import JobResult
 from ..sandbox.confine import SandboxUnavailable
 from ..sandbox.messages import DEFAULT_CAPS, Caps, student_traceback
+
+GRADING_SERVICE_ENV = "AUTOGRADER_GRADING_SERVICE"
+
+
+class GradingServiceError(RuntimeError):
+    """The hub's grading service did not grade the notebook; nothing was written."""
 
 
 class SandboxedGrading(NbGraderPreprocessor):
@@ -69,6 +84,20 @@ class SandboxedGrading(NbGraderPreprocessor):
         help="Characters of one hidden test's failure message kept in the record and the feedback.",
     ).tag(config=True)
 
+    grading_service = Unicode(
+        help="URL of the classroom hub's grading service (e.g. http://127.0.0.1:8000/services/grading/); when set "
+             "and this process cannot sandbox (it is not root), each job is graded there. "
+             "Default: $AUTOGRADER_GRADING_SERVICE.",
+    ).tag(config=True)
+
+    grading_service_timeout = Integer(
+        3600, help="Seconds to wait for the grading service's answer for one notebook (it may be queued).",
+    ).tag(config=True)
+
+    @default("grading_service")
+    def _grading_service_from_env(self) -> str:
+        return os.environ.get(GRADING_SERVICE_ENV, "")
+
     @property
     def caps(self) -> Caps:
         return Caps(result_bytes=self.max_result_bytes, error_chars=self.max_error_chars,
@@ -79,6 +108,14 @@ class SandboxedGrading(NbGraderPreprocessor):
         coursedir = CourseDirectory(config=self.config)
         course_root = Path(self.course_root or Path(coursedir.root).parent)
         records = GradingRecords(Path(self.records_dir or Path(coursedir.root) / "grading_results"))
+        if self.grading_service and os.geteuid() != 0:
+            result = grade_through_service(self.grading_service, nb, course=coursedir.course_id,
+                                           assignment=info["assignment"], student=info["student"],
+                                           notebook_name=info["notebook"], force=self.force,
+                                           timeout=self.grading_service_timeout)
+            write_feedback(nb, result)
+            resources.setdefault("autograder", {})["result"] = result
+            return nb, resources
         assignment = Assignment(info["assignment"], course_root)
         try:
             result = grade(nb, assignment, student=info["student"], notebook_name=info["notebook"],
@@ -90,6 +127,39 @@ class SandboxedGrading(NbGraderPreprocessor):
         write_feedback(nb, result)
         resources.setdefault("autograder", {})["result"] = result
         return nb, resources
+
+
+def grade_through_service(service: str, nb: NotebookNode, *, course: str, assignment: str, student: str,
+                          notebook_name: str, force: bool = False, timeout: float = 3600) -> JobResult:
+    """Have the hub's grading service grade ``nb`` (it keeps the record in the course's grading records)."""
+    url = service.rstrip("/") + f"/courses/{course}/notebooks"
+    token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+    if not token:
+        raise GradingServiceError(f"cannot ask the grading service at {service}: this process has no hub API token "
+                                  "($JUPYTERHUB_API_TOKEN); grade from a terminal or notebook of your hub server")
+    body = json.dumps({"assignment": assignment, "student": student, "notebook_name": notebook_name,
+                       "force": force, "notebook": nb}).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Authorization": f"token {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise GradingServiceError(f"the grading service at {service} refused {student}/{assignment}: "
+                                  f"{_service_error(exc)}; nothing was written") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise GradingServiceError(f"the grading service at {service} did not answer ({reason}): ask the hub's admin "
+                                  "to check `autograder hub start` logs; nothing was written") from None
+    return JobResult.from_json(json.dumps(answer["result"]))
+
+
+def _service_error(exc: urllib.error.HTTPError) -> str:
+    """The service's own one-line reason (its JSON ``error``), else the HTTP status."""
+    try:
+        return str(json.loads(exc.read())["error"])
+    except (ValueError, KeyError, TypeError, OSError):
+        return f"HTTP {exc.code} {exc.reason}"
 
 
 def write_feedback(nb: NotebookNode, result: JobResult) -> None:
@@ -129,7 +199,8 @@ def _graded_cell_outputs(outputs: list[dict[str, Any]], result: JobResult, cell_
     return shown
 
 
-def cell_feedback(result: JobResult, cell_id: str) -> str:
+def cell_feedback(result: JobResult, cell_id: str, *, hide_messages: bool = False) -> str:
+    """The per-test lines under a graded cell; ``hide_messages`` (before the deadline) keeps names and points only."""
     tests = result.tests_for(cell_id)
     score = result.cell_scores().get(cell_id, 0.0)
     maximum = result.cell_max_points.get(cell_id, 0.0)
@@ -137,7 +208,11 @@ def cell_feedback(result: JobResult, cell_id: str) -> str:
     for test in tests:
         mark = "PASS" if test.passed else "FAIL"
         lines.append(f"  [{mark}] {test.test_id} ({test.points:g}/{test.max_points:g})")
-        if test.message:
+        if hide_messages:
+            if not test.passed:
+                lost = test.max_points - test.points
+                lines.append(f"      {lost:g} points lost (the message is shown after the deadline)")
+        elif test.message:
             lines.extend("      " + line for line in test.message.splitlines())
     if not tests:
         lines.append("  (no hidden tests feed this cell)")
