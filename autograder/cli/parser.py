@@ -7,9 +7,10 @@ from pathlib import Path
 
 from ..authoring.check import DEFAULT_CLASS_SEEDS, DEFAULT_SEEDS
 from ..selftest.cases import CATEGORIES
+from .hub import add_hub_parser
 
 DEFAULT_ASSIGNMENT = "a01_gradient_descent"
-DESCRIPTION = "The autograder command: init, new, check, collect, grade, validate, demo and selftest."
+DESCRIPTION = "The autograder command: init, new, check, collect, grade, validate, demo, selftest and hub."
 
 
 def default_course_root() -> Path:
@@ -107,4 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--category", action="append", default=[], choices=list(CATEGORIES),
                           help="only this category of attack (repeatable)")
     selftest.add_argument("--workers", type=int, default=2, help="grader processes sharing the categories")
+
+    add_hub_parser(commands, common)
     return parser

@@ -245,23 +245,11 @@ class Sandbox:
                 "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv"]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]
-        for path in ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf",
-                     "/etc/passwd", "/etc/group", "/etc/ssl"):
-            if os.path.lexists(path):
-                args += ["--ro-bind", path, path]
-        for top in ("/bin", "/lib", "/lib64", "/sbin"):
-            if os.path.islink(top):
-                args += ["--symlink", os.readlink(top), top]
-            elif os.path.isdir(top):
-                args += ["--ro-bind", top, top]
+        args += system_binds()
         args += ["--proc", "/proc", "--dev", "/dev",
                  "--size", str(self.limits.disk_mb * MiB), "--perms", "1777", "--tmpfs", "/tmp"]
-        mount_points = [*python_prefixes(self.python), self.runtime_dir, Path(SANDBOX_HOME)]
-        for parent in sorted({p for point in mount_points for p in point.parents if p != Path("/")}):
-            # bwrap would create missing parents as 0700, which the kernel's uid cannot traverse.
-            args += ["--perms", "0755", "--dir", str(parent)]
-        for prefix in python_prefixes(self.python):
-            args += ["--ro-bind", str(prefix), str(prefix)]
+        args += traversable_parents([*python_prefixes(self.python), self.runtime_dir, Path(SANDBOX_HOME)])
+        args += python_binds(self.python)
         args += ["--size", str(self.limits.disk_mb * MiB), "--perms", "0700", "--tmpfs", SANDBOX_HOME]
         for name, source in sorted(self.files.items()):
             args += ["--ro-bind", str(source), f"{SANDBOX_HOME}/{name}"]
@@ -275,6 +263,43 @@ class Sandbox:
                 args += ["--ro-bind", "/sys", "/sys"]
         args += ["--chdir", SANDBOX_HOME]
         return args
+
+
+SYSTEM_FILES = ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf",
+                "/etc/passwd", "/etc/group", "/etc/ssl")
+
+
+def system_binds(extra: tuple[str, ...] = ()) -> list[str]:
+    """bwrap arguments for the read-only system: ``/usr``, the few ``/etc`` files programs read, and the top-level
+    ``/bin``, ``/lib``... (symbolic links into ``/usr`` on merged-usr hosts). ``extra`` adds more read-only paths."""
+    args: list[str] = []
+    for path in (*SYSTEM_FILES, *extra):
+        if os.path.lexists(path):
+            args += ["--ro-bind", path, path]
+    for top in ("/bin", "/lib", "/lib64", "/sbin"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    return args
+
+
+def traversable_parents(mount_points: list[Path]) -> list[str]:
+    """bwrap arguments creating every parent of ``mount_points`` as 0755 (bwrap would make them 0700, which a
+    non-root uid cannot traverse: ``/root`` on the way to a pyenv interpreter, for one)."""
+    args: list[str] = []
+    for parent in sorted({p for point in mount_points for p in point.parents if p != Path("/")}):
+        args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def python_binds(python: Path) -> list[str]:
+    """bwrap arguments binding the interpreter's prefixes (`python_prefixes`) read-only at their real paths;
+    their parents come from `traversable_parents`."""
+    args: list[str] = []
+    for prefix in python_prefixes(python):
+        args += ["--ro-bind", str(prefix), str(prefix)]
+    return args
 
 
 def python_prefixes(python: Path) -> list[Path]:

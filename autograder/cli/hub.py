@@ -1,0 +1,91 @@
+"""``hub``: the classroom JupyterHub: ``start`` it, print the issued passwords (``users``), apply a changed
+roster to it (``sync``, alias ``add-course``), and ``remove-accounts`` when a classroom is retired."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..hub.accounts import AccountError, PasswordStore, remove_recorded
+from ..hub.classroom import HUB_CONFIG_DIR, HubError, run_hub, sync_running_hub
+from ..hub.roster import RosterError
+from . import output
+
+DEFAULT_ROSTER = HUB_CONFIG_DIR / "roster.example.toml"
+DEFAULT_STATE = HUB_CONFIG_DIR.parent / ".hub"
+
+
+def say(text: str) -> None:
+    output.console.print(text, markup=False, highlight=False)
+
+
+def hub_command(args: argparse.Namespace) -> int:
+    try:
+        if args.hub_command == "start":
+            return run_hub(args.roster, args.state_dir, host=args.host, port=args.port,
+                           user_prefix=args.user_prefix, log=say)
+        if args.hub_command == "users":
+            return users_command(args.state_dir)
+        if args.hub_command in ("sync", "add-course"):
+            new, running = sync_running_hub(args.roster, args.state_dir, args.user_prefix)
+            for name, password in new.items():
+                say(f"  {name:<16} {password}")
+            say("the running hub has the roster's people, courses and groups now" if running else
+                "no hub is running from this state directory: the changes apply at the next `autograder hub start`")
+            return 0
+        removed = remove_recorded(args.state_dir.resolve())
+        say(f"removed {len(removed)} system users and groups: {', '.join(removed) or 'none'}")
+        return 0
+    except (RosterError, HubError, AccountError) as exc:
+        for line in str(exc).splitlines():
+            output.console.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+        return 2
+
+
+def users_command(state_dir: Path) -> int:
+    store = PasswordStore(state_dir.resolve())
+    try:
+        issued = store.credentials()
+    except PermissionError:
+        raise HubError(f"{store.credentials_path} is readable by root only: run this as root") from None
+    if not issued:
+        raise HubError(f"no passwords issued in {state_dir}: start the hub first (`autograder hub start`)")
+    say(f"issued passwords ({store.credentials_path}):")
+    for name, password in issued.items():
+        say(f"  {name:<16} {password}")
+    return 0
+
+
+def add_hub_parser(commands: argparse._SubParsersAction, common: list[argparse.ArgumentParser]) -> None:
+    hub = commands.add_parser("hub", parents=common, help="the classroom JupyterHub: start, users, sync")
+    actions = hub.add_subparsers(dest="hub_command", required=True)
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument("--state-dir", type=Path, default=DEFAULT_STATE,
+                       help=f"where the hub keeps homes, exchange, course directories and passwords "
+                            f"(default: {DEFAULT_STATE})")
+    roster = argparse.ArgumentParser(add_help=False)
+    roster.add_argument("--roster", type=Path, default=DEFAULT_ROSTER,
+                        help=f"the roster file (default: {DEFAULT_ROSTER})")
+    roster.add_argument("--user-prefix", default=None,
+                        help="prefix of the system user names (default: the roster's [hub] user_prefix, or ag-)")
+    start = actions.add_parser("start", parents=[state, roster],
+                               help="prepare accounts and courses, start the hub; Ctrl-C stops it")
+    start.add_argument("--host", default=None, help="address to listen on (default: the roster's, or 127.0.0.1)")
+    start.add_argument("--port", type=int, default=None, help="port to listen on (default: the roster's, or 8000)")
+    actions.add_parser("users", parents=[state], help="print the issued passwords again")
+    actions.add_parser("sync", aliases=["add-course"], parents=[state, roster],
+                       help="apply the edited roster (people, courses) to the running hub, no restart")
+    actions.add_parser("remove-accounts", parents=[state],
+                       help="delete the system users and groups this state directory created")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder.cli.hub start ...``: the same as ``autograder hub start ...``."""
+    from .parser import build_parser
+
+    return hub_command(build_parser().parse_args(["hub", *(argv if argv is not None else sys.argv[1:])]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Each person's single-user server, run as their own system user in a filesystem of its own.
+
+`SandboxedSpawner` is JupyterHub's `LocalProcessSpawner` with the server's command wrapped in bubblewrap,
+started as root and dropped with ``setpriv`` to the person's uid (``ag-<name>``): the server sees the read-only
+system and interpreter (`autograder.sandbox.confine`'s binds, so that an interpreter under root's home runs),
+its own home at its real path, the nbgrader exchange and, for staff, their courses' course directories and
+course trees; never the rest of the hub's state. It keeps the host's network, so the proxy reaches it on
+loopback. Before each start it writes the person's nbgrader configuration into their ``~/.jupyter``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from jupyterhub.spawner import LocalProcessSpawner
+from traitlets import Unicode, default
+
+from ..sandbox.confine import bwrap_binary, python_binds, python_prefixes, system_binds, traversable_parents
+from .classroom import HubState
+from .roster import CourseSettings, Roster, load_roster, system_user
+
+STUDENT_SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {
+    "nbgrader.server_extensions.formgrader": False, "nbgrader.server_extensions.course_list": False}}}
+STUDENT_LAB_CONFIG = {"disabledExtensions": {
+    "@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:create-assignment": True,
+    "@jupyter/nbgrader:course-list": True}}
+
+NBGRADER_CONFIG = '''"""nbgrader configuration of {username}'s server, written by the classroom hub at each start."""
+from nbgrader.auth import JupyterHubAuthPlugin
+
+c = get_config()  # noqa: F821
+c.Exchange.root = {exchange!r}
+c.Exchange.path_includes_course = True
+c.Authenticator.plugin_class = JupyterHubAuthPlugin
+'''
+STAFF_CONFIG = '''
+# Staff of {course_id}: the formgrader and `nbgrader` in a terminal work on its course directory; autograding goes
+# to the hub's grading service (AUTOGRADER_GRADING_SERVICE), which owns the sandbox.{others}
+from autograder.nbgrader_config import configure
+
+c.CourseDirectory.root = {course_dir!r}
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.source_directory = {source!r}
+c.CourseDirectory.groupshared = True
+configure(c, course_root={course_root!r})
+'''
+
+
+class SandboxedSpawner(LocalProcessSpawner):
+    """A `LocalProcessSpawner` whose server runs under bubblewrap as the person's own system user."""
+
+    roster_path = Unicode(help="The roster file (TOML): who is staff of which course.").tag(config=True)
+    state_dir = Unicode(help="The hub's state directory: homes, exchange, course directories.").tag(config=True)
+    user_prefix = Unicode("ag-", help="Prefix of the people's system user names.").tag(config=True)
+    grading_service_url = Unicode(
+        "", help="URL of the grading service through the proxy, given to staff servers as "
+                 "AUTOGRADER_GRADING_SERVICE.").tag(config=True)
+    python = Unicode(sys.executable, help="The interpreter (of a venv with jupyterhub and nbgrader) the servers "
+                                          "and their kernels run.").tag(config=True)
+
+    @default("cmd")
+    def _default_cmd(self) -> list[str]:
+        return [str(Path(self.python).parent / "jupyterhub-singleuser")]
+
+    @property
+    def hub_state(self) -> HubState:
+        return HubState(Path(self.state_dir))
+
+    def roster(self) -> Roster:
+        # Read at each start: `autograder hub sync` changes who is staff of what without a restart.
+        return load_roster(Path(self.roster_path), user_prefix=self.user_prefix)
+
+    def account(self) -> pwd.struct_passwd:
+        return pwd.getpwnam(system_user(self.user_prefix, self.user.name))
+
+    def make_preexec_fn(self, name: str) -> Callable[[], None]:
+        """bwrap starts as root (it drops to the person's uid itself); files are shared with the group only."""
+        def preexec() -> None:
+            os.umask(0o007)
+        return preexec
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        home = str(self.hub_state.home(self.user.name))
+        env.update(USER=system_user(self.user_prefix, self.user.name), HOME=home, SHELL="/bin/bash",
+                   PATH=f"{Path(self.python).parent}:/usr/local/bin:/usr/bin:/bin", LANG="C.UTF-8",
+                   PYTHONNOUSERSITE="1", JUPYTER_PATH=str(self.hub_state.share / "jupyter"))
+        return env
+
+    def get_env(self) -> dict[str, str]:
+        env = super().get_env()
+        roster = self.roster()
+        if roster.staff_courses(self.user.name) and self.grading_service_url:
+            env["AUTOGRADER_GRADING_SERVICE"] = self.grading_service_url
+        env.update(self.gpu(roster).environment)
+        return env
+
+    def gpu(self, roster: Roster) -> object:
+        """The GPU policy's assignment for this person (`autograder.hub.gpu`); CPU only without that module."""
+        try:
+            from .gpu import GpuPolicy
+        except ImportError:
+            from types import SimpleNamespace
+
+            self.log.info("autograder.hub.gpu is not installed: %s's kernels run on the CPU", self.user.name)
+            return SimpleNamespace(devices=[], environment={"CUDA_VISIBLE_DEVICES": ""}, device_nodes=[])
+        policy = GpuPolicy(parent=self, **({"gpu_groups": list(roster.hub.gpu_groups)} if roster.hub.gpu_groups
+                                           else {}))
+        return policy.assignment(self.user.name, roster.groups_of(self.user.name))
+
+    async def start(self) -> tuple[str, int]:
+        # The confinement is computed at each start (shell_cmd wraps the server's command line): roles and
+        # courses may have changed since the last one.
+        roster = self.roster()
+        self.write_user_config(roster)
+        self.shell_cmd = self.confinement(roster)
+        return await super().start()
+
+    def write_user_config(self, roster: Roster) -> None:
+        account = self.account()
+        config_dir = self.hub_state.home(self.user.name) / ".jupyter"
+        config_dir.mkdir(exist_ok=True)
+        text = NBGRADER_CONFIG.format(username=self.user.name, exchange=str(self.hub_state.exchange))
+        courses = roster.staff_courses(self.user.name)
+        if courses:
+            text += self.staff_config(courses)
+            (config_dir / "jupyter_server_config.json").unlink(missing_ok=True)
+            (config_dir / "labconfig" / "page_config.json").unlink(missing_ok=True)
+        else:
+            (config_dir / "jupyter_server_config.json").write_text(json.dumps(STUDENT_SERVER_CONFIG, indent=1))
+            (config_dir / "labconfig").mkdir(exist_ok=True)
+            (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(STUDENT_LAB_CONFIG, indent=1))
+        (config_dir / "nbgrader_config.py").write_text(text)
+        for path in [config_dir, *config_dir.rglob("*")]:
+            os.chown(path, account.pw_uid, account.pw_gid)
+
+    def staff_config(self, courses: list[CourseSettings]) -> str:
+        course = courses[0]
+        others = ""
+        if len(courses) > 1:
+            names = ", ".join(other.id for other in courses[1:])
+            others = (f"\n# Also staff of {names}: nbgrader's formgrader serves one course per server; in a terminal, "
+                      "`cd` into another course directory to work on it.")
+        return STAFF_CONFIG.format(course_id=course.id, course_dir=str(self.hub_state.course_dir(course.id)),
+                                   source=str(course.course_root / "assignments" / "source"),
+                                   course_root=str(course.course_root), others=others)
+
+    def confinement(self, roster: Roster) -> list[str]:
+        """bwrap ... setpriv ... sh -c: the prefix LocalProcessSpawner puts before the server's command line."""
+        bwrap = bwrap_binary()
+        if bwrap is None:
+            raise RuntimeError("bubblewrap (bwrap) does not work on this host: the classroom cannot isolate its "
+                               "users' servers (apt-get install bubblewrap)")
+        account = self.account()
+        home = self.hub_state.home(self.user.name)
+        python = Path(self.python)
+        writable = [home, self.hub_state.exchange]
+        readable = [self.hub_state.share]
+        for course in roster.staff_courses(self.user.name):
+            writable.append(self.hub_state.course_dir(course.id))
+            readable += [course.course_root / part for part in ("assignments", "reference", "data")
+                         if (course.course_root / part).is_dir()]
+            readable.append(Path(__file__).resolve().parents[1])  # the autograder package, for configure()
+        devices = list(getattr(self.gpu(roster), "device_nodes", []))
+        args = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+                *system_binds(("/etc/hosts", "/etc/resolv.conf", "/etc/shells")),
+                "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+                *traversable_parents([*python_prefixes(python), *writable, *readable]),
+                *python_binds(python)]
+        for path in dict.fromkeys(readable):
+            args += ["--ro-bind", str(path), str(path)]
+        for path in writable:
+            args += ["--bind", str(path), str(path)]
+        for device in devices:
+            args += ["--dev-bind", device, device]
+        args += ["--chdir", str(home), "--",
+                 "setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--init-groups",
+                 "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--",
+                 "/bin/sh", "-c"]
+        return args
