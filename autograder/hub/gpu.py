@@ -138,8 +138,8 @@ class GpuPolicy(Configurable):
         security boundary.""").tag(config=True)
     device_memory_mb = Int(0, help="""Memory of one GPU in MiB, to turn memory_cap_mb into a fraction.
         0 (the default): asked of nvidia-smi (the smallest of the user's GPUs).""").tag(config=True)
-    dev_dir = Unicode("/dev", help="Where the device nodes live (tests point it at a folder of stand-ins).").tag(
-        config=True)
+    dev_dir = Unicode("/dev", help="""Where the device nodes live. Anywhere but /dev (tests' folders of stand-ins),
+        the GPUs are those of the folder alone, and nvidia-smi is not asked.""").tag(config=True)
 
     @default("devices")
     def _detected_devices(self) -> list[str]:
@@ -185,7 +185,7 @@ class GpuPolicy(Configurable):
     def memory_fraction(self, devices: list[str]) -> str:
         """``memory_cap_mb`` as a fraction of the smallest of ``devices``, rounded down (never above the cap)."""
         total = self.device_memory_mb or min(
-            (info.memory_mb for d in devices if (info := nvidia_smi_inventory().get(d))), default=0)
+            (info.memory_mb for d in devices if (info := self._inventory().get(d))), default=0)
         if not total:
             raise GpuPolicyError(f"GpuPolicy.memory_cap_mb is {self.memory_cap_mb} but the memory of GPU "
                                  f"{','.join(devices)} is unknown (no answer from nvidia-smi): set "
@@ -201,8 +201,11 @@ class GpuPolicy(Configurable):
         start = user_slot(username, len(available))
         return [available[(start + k) % len(available)] for k in range(count)]
 
+    def _inventory(self) -> dict[str, GpuInfo]:
+        return nvidia_smi_inventory() if self.dev_dir == "/dev" else {}
+
     def _nodes_of(self, devices: list[str]) -> list[str]:
-        inventory = nvidia_smi_inventory() if self.dev_dir == "/dev" else {}
+        inventory = self._inventory()
         nodes = []
         for device in devices:
             minor = driver_minors().get(inventory[device].bus_id, device) if device in inventory else device
