@@ -27,7 +27,7 @@ from nbformat import NotebookNode, from_dict
 from nbformat.v4 import new_markdown_cell
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Integer, Unicode, default
+from traitlets import Bool, Integer, Unicode
 
 from ..course.assignment import Assignment
 from ..grading.job import GradingRecords, grade
@@ -35,7 +35,8 @@ from ..grading.results import JobResult
 from ..sandbox.confine import SandboxUnavailable
 from ..sandbox.messages import DEFAULT_CAPS, Caps, student_traceback
 
-GRADING_SERVICE_ENV = "AUTOGRADER_GRADING_SERVICE"
+GRADING_SERVICE_ENV = "AUTOGRADER_GRADING_SERVICE"  # the classroom hub's grading service, set in staff servers
+SERVICE_TIMEOUT_S = 3600  # one notebook may wait behind a class's grading in the service's queue
 
 
 class GradingServiceError(RuntimeError):
@@ -84,20 +85,6 @@ class SandboxedGrading(NbGraderPreprocessor):
         help="Characters of one hidden test's failure message kept in the record and the feedback.",
     ).tag(config=True)
 
-    grading_service = Unicode(
-        help="URL of the classroom hub's grading service (e.g. http://127.0.0.1:8000/services/grading/); when set "
-             "and this process cannot sandbox (it is not root), each job is graded there. "
-             "Default: $AUTOGRADER_GRADING_SERVICE.",
-    ).tag(config=True)
-
-    grading_service_timeout = Integer(
-        3600, help="Seconds to wait for the grading service's answer for one notebook (it may be queued).",
-    ).tag(config=True)
-
-    @default("grading_service")
-    def _grading_service_from_env(self) -> str:
-        return os.environ.get(GRADING_SERVICE_ENV, "")
-
     @property
     def caps(self) -> Caps:
         return Caps(result_bytes=self.max_result_bytes, error_chars=self.max_error_chars,
@@ -108,11 +95,10 @@ class SandboxedGrading(NbGraderPreprocessor):
         coursedir = CourseDirectory(config=self.config)
         course_root = Path(self.course_root or Path(coursedir.root).parent)
         records = GradingRecords(Path(self.records_dir or Path(coursedir.root) / "grading_results"))
-        if self.grading_service and os.geteuid() != 0:
-            result = grade_through_service(self.grading_service, nb, course=coursedir.course_id,
-                                           assignment=info["assignment"], student=info["student"],
-                                           notebook_name=info["notebook"], force=self.force,
-                                           timeout=self.grading_service_timeout)
+        service = os.environ.get(GRADING_SERVICE_ENV, "")
+        if service and os.geteuid() != 0:  # set by the classroom hub in staff servers: the service has the sandbox
+            result = grade_through_service(service, nb, course=coursedir.course_id, assignment=info["assignment"],
+                                           student=info["student"], notebook_name=info["notebook"], force=self.force)
             write_feedback(nb, result)
             resources.setdefault("autograder", {})["result"] = result
             return nb, resources
@@ -130,7 +116,7 @@ class SandboxedGrading(NbGraderPreprocessor):
 
 
 def grade_through_service(service: str, nb: NotebookNode, *, course: str, assignment: str, student: str,
-                          notebook_name: str, force: bool = False, timeout: float = 3600) -> JobResult:
+                          notebook_name: str, force: bool = False, timeout: float = SERVICE_TIMEOUT_S) -> JobResult:
     """Have the hub's grading service grade ``nb`` (it keeps the record in the course's grading records)."""
     url = service.rstrip("/") + f"/courses/{course}/notebooks"
     token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
