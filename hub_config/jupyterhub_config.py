@@ -5,7 +5,7 @@ Everything the classroom needs is set by `autograder.hub.classroom.configure_hub
 it, with JupyterHub's usual `c.<Class>.<setting> = value` (e.g. `c.Spawner.start_timeout = 300`, or the GPU
 policy: `c.GpuPolicy.per_user_devices = 2`, see README.md).
 """
-from autograder.hub.classroom import LaunchSettings, configure_hub
+from autograder.hub.launcher import LaunchSettings, configure_hub
 
 c = get_config()  # noqa: F821
 configure_hub(c, LaunchSettings.from_environment())

@@ -8,6 +8,7 @@ and proxy) and every system user and group it created is removed. Each classroom
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+import websocket
 
 from autograder.hub.accounts import PasswordStore, remove_recorded
 
@@ -78,6 +80,23 @@ class Classroom:
         raise ClassroomError(f"{username}'s server was not ready within {timeout_s} s; hub log: "
                              f"{self.state_dir / 'jupyterhub.log'}")
 
+    def server_api(self, username: str, token: str, method: str, path: str, **kwargs) -> requests.Response:
+        """A request to ``username``'s server's REST API (``/user/<name>/api/...`` and its extensions)."""
+        return requests.request(method, f"{self.url}/user/{username}/{path}", timeout=120,
+                                headers={"Authorization": f"token {token}"}, **kwargs)
+
+    def run_code(self, username: str, token: str, code: str, timeout_s: float = 120) -> str:
+        """Run ``code`` in a new kernel of ``username``'s own server (the jupyter_server kernels API and its
+        websocket, as the notebook page does), and return what it printed."""
+        kernel = self.server_api(username, token, "POST", "api/kernels", json={"name": "python3"})
+        kernel.raise_for_status()
+        kernel_id = kernel.json()["id"]
+        try:
+            return _execute(f"{self.url.replace('http', 'ws', 1)}/user/{username}/api/kernels/{kernel_id}/channels",
+                            token, code, timeout_s)
+        finally:
+            self.server_api(username, token, "DELETE", f"api/kernels/{kernel_id}")
+
     def system_user(self, username: str) -> str:
         return f"{self.user_prefix}{username}"
 
@@ -91,6 +110,33 @@ class Classroom:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         return self.process.returncode
+
+
+def _execute(url: str, token: str, code: str, timeout_s: float) -> str:
+    """One execute_request over a kernel's websocket; the stream output until the kernel is idle again."""
+    connection = websocket.create_connection(url, header=[f"Authorization: token {token}"], timeout=timeout_s)
+    try:
+        msg_id = secrets.token_hex(8)
+        connection.send(json.dumps({
+            "header": {"msg_id": msg_id, "username": "test", "session": secrets.token_hex(8),
+                       "msg_type": "execute_request", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True}}))
+        printed = []
+        while True:
+            message = json.loads(connection.recv())
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = message["header"]["msg_type"]
+            if kind == "stream":
+                printed.append(message["content"]["text"])
+            elif kind == "error":
+                printed.append("\n".join(message["content"]["traceback"]))
+            elif kind == "status" and message["content"]["execution_state"] == "idle":
+                return "".join(printed)
+    finally:
+        connection.close()
 
 
 def run_hub_command(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess:

@@ -7,8 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from rich.markup import escape
+
 from ..hub.accounts import AccountError, PasswordStore, remove_recorded
-from ..hub.classroom import HUB_CONFIG_DIR, HubError, run_hub, sync_running_hub
+from ..hub.classroom import HubError
+from ..hub.launcher import HUB_CONFIG_DIR, run_hub, sync_running_hub
 from ..hub.roster import RosterError
 from . import output
 
@@ -17,7 +20,7 @@ DEFAULT_STATE = HUB_CONFIG_DIR.parent / ".hub"
 
 
 def say(text: str) -> None:
-    output.console.print(text, markup=False, highlight=False)
+    output.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def hub_command(args: argparse.Namespace) -> int:
@@ -39,7 +42,7 @@ def hub_command(args: argparse.Namespace) -> int:
         return 0
     except (RosterError, HubError, AccountError) as exc:
         for line in str(exc).splitlines():
-            output.console.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+            output.console.print(f"[bold red]error:[/] {escape(line)}", markup=True, highlight=False, soft_wrap=True)
         return 2
 
 

@@ -1,12 +1,10 @@
-"""The classroom: its state directory, its courses, the hub's configuration and the hub process itself.
+"""The classroom on disk: its state directory, and what is made there before the hub starts.
 
 - `HubState`: where everything lives under the state directory, and who may read what there;
-- `prepare`: the system accounts, issued passwords, each course's nbgrader course directory with its
-  assignments released into the exchange, and the kernelspec the servers offer;
-- `configure_hub`: the JupyterHub configuration (``hub_config/jupyterhub_config.py`` calls it);
-- `run_hub`: refuses what would fail (not root, a bad roster, no proxy, a port in use), prepares, starts
-  JupyterHub with its proxy, servers and services, prints how to log in, and stops all of them on Ctrl-C;
-- `sync_running_hub`: a changed roster (people, courses) applied to a running hub through its REST API.
+- `prepare`: the system accounts, issued passwords, each course's nbgrader course directory (root and the
+  course's staff group) with its assignments released into the exchange, and the kernelspec the servers offer.
+
+Starting and configuring JupyterHub itself is `.launcher`'s.
 """
 
 from __future__ import annotations
@@ -14,26 +12,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
+import stat
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..gradebook.course_dir import NbgraderCourse, NbgraderError
-from ..sandbox.confine import bwrap_binary
+from ..grading.job import GradingRecords
 from .accounts import Accounts, PasswordStore
-from .roster import CourseSettings, Roster, load_roster, staff_group
+from .roster import CourseSettings, Roster, staff_group
 
-HUB_CONFIG_DIR = Path(__file__).resolve().parents[2] / "hub_config"
-PROXY = HUB_CONFIG_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
-ADMIN_SERVICE = "classroom-admin"
-START_TIMEOUT_S = 180
 HUB_EXTRA_CONFIG = '''
 # The classroom hub: each course has its own folder in the exchange, shared with the course's staff group.
 c.Exchange.path_includes_course = True
@@ -63,6 +52,10 @@ class HubState:
     def home(self, username: str) -> Path:
         return self.root / "homes" / username
 
+    def identity(self, username: str) -> Path:
+        """The /etc/passwd and /etc/group that ``username``'s server sees (root's alone: bwrap binds them)."""
+        return self.root / "identity" / username
+
     def course_dir(self, course_id: str) -> Path:
         return self.root / "courses" / course_id
 
@@ -85,7 +78,8 @@ class HubState:
         os.chown(self.root, 0, 0)
         # Others may pass through to what is theirs (a home, the exchange), never list or read the rest.
         os.chmod(self.root, 0o711)
-        for folder, mode in ((self.root / "courses", 0o711), (self.exchange, 0o755), (self.share, 0o755)):
+        for folder, mode in ((self.root / "courses", 0o711), (self.exchange, 0o755), (self.share, 0o755),
+                             (self.root / "identity", 0o700)):
             folder.mkdir(exist_ok=True)
             os.chown(folder, 0, 0)
             os.chmod(folder, mode)
@@ -130,6 +124,7 @@ def prepare_course(course: CourseSettings, state: HubState, prefix: str) -> list
             raise NbgraderError(f"nbgrader release_assignment {assignment} of {course.id} failed:\n"
                                 f"{outcome.get('error') or ''}\n{outcome.get('log') or ''}")
         released.append(assignment)
+    GradingRecords(root / "grading_results").secret()  # the course's secret seed, root's alone (0600)
     share_with_group(root, gid)
     share_with_group(course_exchange / "outbound", gid, others=True)
     return released
@@ -137,16 +132,32 @@ def prepare_course(course: CourseSettings, state: HubState, prefix: str) -> list
 
 def share_with_group(top: Path, gid: int, *, others: bool = False) -> None:
     """``top`` and everything in it: owned by root and group ``gid``, which reads and writes it; others read
-    only when ``others`` (the released assignments), else nothing."""
-    os.chown(top, 0, gid)
-    os.chmod(top, 0o2775 if others else 0o2770)
+    only when ``others`` (the released assignments), else nothing. Files root keeps to itself (0600: the
+    grading secret) stay so."""
+    # Staff write here while the hub runs: a link they planted (or swap in) must not make root change the owner
+    # or mode of what it points to, so each entry is opened without following links and changed through its fd.
+    _share(top, gid, 0o2775 if others else 0o2770)
     for folder, directories, files in os.walk(top):
         for name in directories:
-            os.chown(Path(folder) / name, 0, gid)
-            os.chmod(Path(folder) / name, 0o2775 if others else 0o2770)
+            _share(Path(folder) / name, gid, 0o2775 if others else 0o2770)
         for name in files:
-            os.chown(Path(folder) / name, 0, gid)
-            os.chmod(Path(folder) / name, 0o664 if others else 0o660)
+            _share(Path(folder) / name, gid, 0o664 if others else 0o660)
+
+
+def _share(path: Path, gid: int, mode: int) -> None:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return  # a link, or gone
+    try:
+        status = os.fstat(descriptor)
+        if stat.S_ISREG(status.st_mode) and (status.st_nlink > 1 or status.st_mode & 0o077 == 0):
+            return  # a hard link to something else, or a file root keeps to itself
+        if stat.S_ISREG(status.st_mode) or stat.S_ISDIR(status.st_mode):
+            os.fchown(descriptor, 0, gid)
+            os.fchmod(descriptor, mode)
+    finally:
+        os.close(descriptor)
 
 
 def _gid(group: str) -> int:
@@ -166,273 +177,3 @@ def install_kernelspec(state: HubState) -> Path:
     for path in [state.share / "jupyter", spec_dir.parent, spec_dir]:
         os.chmod(path, 0o755)
     return spec_dir
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def check_port(host: str, port: int) -> None:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise HubError(f"port {port} on {host} is in use ({exc.strerror}): stop what listens there (another "
-                           f"hub?) or pick another port with `autograder hub start --port N`") from None
-
-
-def check_can_start(host: str, port: int) -> None:
-    """Refuse, in one line with the fix, what would make the hub fail half-way."""
-    if os.geteuid() != 0:
-        raise HubError("the classroom hub must start as root: it creates a system user per person and runs each "
-                       "person's server as that user. Run it as root (sudo .venv/bin/autograder hub start)")
-    if not os.access(PROXY, os.X_OK):
-        raise HubError(f"JupyterHub's proxy is not installed ({PROXY} is missing): run `make setup`, which "
-                       "installs it from the npm registry")
-    if bwrap_binary() is None:
-        raise HubError("bubblewrap (bwrap) does not work on this host, so people's servers cannot be isolated: "
-                       "apt-get install bubblewrap")
-    check_port(host, port)
-
-
-@dataclass(frozen=True)
-class LaunchSettings:
-    """What the launcher hands to ``hub_config/jupyterhub_config.py`` (as AUTOGRADER_HUB_* variables)."""
-
-    roster_path: Path
-    state_dir: Path
-    host: str
-    port: int
-    user_prefix: str
-    hub_port: int
-    proxy_api_port: int
-    service_port: int
-
-    def environment(self) -> dict[str, str]:
-        return {"AUTOGRADER_HUB_SETTINGS": json.dumps({key: str(value) for key, value in self.__dict__.items()})}
-
-    @classmethod
-    def from_environment(cls) -> LaunchSettings:
-        raw = os.environ.get("AUTOGRADER_HUB_SETTINGS")
-        if raw is None:
-            raise HubError("hub_config/jupyterhub_config.py is read by `autograder hub start`, which prepares the "
-                           "accounts and courses first: start the hub with that command")
-        values = json.loads(raw)
-        return cls(roster_path=Path(values["roster_path"]), state_dir=Path(values["state_dir"]),
-                   host=values["host"], port=int(values["port"]), user_prefix=values["user_prefix"],
-                   hub_port=int(values["hub_port"]), proxy_api_port=int(values["proxy_api_port"]),
-                   service_port=int(values["service_port"]))
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-
-def grading_service_spec(settings: LaunchSettings) -> dict | None:
-    """The grading service's entry (`autograder.hub.service`), or None where that module is not installed."""
-    try:
-        from .service import service_spec
-    except ImportError:
-        return None
-    return service_spec(settings.roster_path, settings.state_dir, settings.service_port)
-
-
-def configure_hub(c: Any, settings: LaunchSettings) -> None:
-    """Fill JupyterHub's config object ``c`` for the classroom described by ``settings``."""
-    from .authenticator import RosterAuthenticator
-    from .spawner import SandboxedSpawner
-
-    state = HubState(settings.state_dir)
-    roster = load_roster(settings.roster_path, user_prefix=settings.user_prefix)
-    c.JupyterHub.ip = settings.host
-    c.JupyterHub.port = settings.port
-    c.JupyterHub.hub_ip = "127.0.0.1"
-    c.JupyterHub.hub_port = settings.hub_port
-    c.JupyterHub.db_url = f"sqlite:///{state.root / 'jupyterhub.sqlite'}"
-    c.JupyterHub.cookie_secret_file = str(state.root / "jupyterhub_cookie_secret")
-    c.JupyterHub.pid_file = str(state.root / "jupyterhub.pid")
-    c.JupyterHub.cleanup_servers = True  # stopping the hub stops every server
-    c.ConfigurableHTTPProxy.command = [str(PROXY)]
-    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
-    c.ConfigurableHTTPProxy.auth_token = state.secret("proxy_token")
-    c.ConfigurableHTTPProxy.pid_file = str(state.root / "proxy.pid")
-
-    c.JupyterHub.authenticator_class = RosterAuthenticator
-    c.RosterAuthenticator.state_dir = str(state.root)
-    c.Authenticator.admin_users = set()  # nobody is a hub admin: instructors are staff of their courses only
-
-    c.JupyterHub.spawner_class = SandboxedSpawner
-    c.SandboxedSpawner.roster_path = str(settings.roster_path)
-    c.SandboxedSpawner.state_dir = str(state.root)
-    c.SandboxedSpawner.user_prefix = settings.user_prefix
-    c.SandboxedSpawner.python = sys.executable
-    c.Spawner.start_timeout = 120  # a 2-core host starting several servers at once
-    c.Spawner.http_timeout = 90
-    c.Spawner.default_url = "/lab"
-
-    c.JupyterHub.load_groups = {name: {"users": members} for name, members in roster.groups().items()}
-    token_scopes = ["access:servers!server", "users:activity!user", "read:users:name!user",
-                    "read:users:groups!user"]  # nbgrader's JupyterHubAuthPlugin reads the user's own groups
-    user_scopes = ["self"]
-    services: list[dict] = [{"name": ADMIN_SERVICE, "api_token": state.secret("admin_token")}]
-    roles: list[dict] = [{"name": ADMIN_SERVICE, "services": [ADMIN_SERVICE],
-                          "scopes": ["admin:users", "admin:groups", "list:users", "read:users", "list:groups",
-                                     "read:groups"]}]
-    grading = grading_service_spec(settings)
-    if grading is not None:
-        services.append(grading)
-        # Everyone's requests reach the service; the service decides per endpoint who may do what.
-        user_scopes.append(f"access:services!service={grading['name']}")
-        token_scopes.append(f"access:services!service={grading['name']}")
-        c.SandboxedSpawner.grading_service_url = f"{settings.url}/services/{grading['name']}/"
-    roles.append({"name": "user", "scopes": user_scopes})
-    c.JupyterHub.services = services
-    c.JupyterHub.load_roles = roles
-    c.Spawner.server_token_scopes = token_scopes
-
-
-def _api(settings_url: str, token: str, method: str, path: str, body: dict | None = None) -> Any:
-    request = urllib.request.Request(f"{settings_url}/hub/api{path}", method=method,
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        text = response.read()
-    return json.loads(text) if text else None
-
-
-def sync_groups(url: str, token: str, roster: Roster) -> None:
-    """Make the running hub's users and groups what the roster says: missing ones added, stale members removed."""
-    users = {user["name"] for user in _api(url, token, "GET", "/users?limit=10000")}
-    missing = sorted(set(roster.people) - users)
-    if missing:
-        _api(url, token, "POST", "/users", {"usernames": missing})
-    groups = {group["name"]: set(group["users"]) for group in _api(url, token, "GET", "/groups?limit=10000")}
-    for name, members in roster.groups().items():
-        if name not in groups:
-            _api(url, token, "POST", f"/groups/{name}", {"users": members})
-            continue
-        if set(members) - groups[name]:
-            _api(url, token, "POST", f"/groups/{name}/users", {"users": sorted(set(members) - groups[name])})
-        if groups[name] - set(members):
-            _api(url, token, "DELETE", f"/groups/{name}/users", {"users": sorted(groups[name] - set(members))})
-
-
-def sync_running_hub(roster_path: Path, state_dir: Path, user_prefix: str | None = None) -> tuple[dict, bool]:
-    """Apply a changed roster: accounts, passwords, new courses released, and the running hub's groups.
-
-    Returns the new passwords and whether a running hub was updated (else it applies at the next start).
-    """
-    roster = load_roster(roster_path, user_prefix=user_prefix)
-    state = HubState(state_dir.resolve())
-    new = prepare(roster, state)
-    if not state.running_path.is_file():
-        return new, False
-    running = json.loads(state.running_path.read_text())
-    try:
-        sync_groups(running["url"], state.secret("admin_token"), roster)
-    except (urllib.error.URLError, OSError):
-        return new, False
-    return new, True
-
-
-class HubProcess:
-    """JupyterHub run as a child process, its log in the state directory."""
-
-    def __init__(self, settings: LaunchSettings) -> None:
-        self.settings = settings
-        self.log_path = settings.state_dir / "jupyterhub.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, **self.settings.environment()}
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(HUB_CONFIG_DIR / "jupyterhub_config.py")],
-                cwd=self.settings.state_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
-
-    def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise HubError(f"JupyterHub stopped while starting (exit {self.process.returncode}); the end of its "
-                               f"log ({self.log_path}):\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.settings.url}/hub/api", timeout=5):
-                    return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.5)
-        raise HubError(f"JupyterHub did not answer on {self.settings.url} within {timeout_s:.0f} s; its log: "
-                       f"{self.log_path}")
-
-    def stop(self, timeout_s: float = 60) -> int:
-        """SIGTERM: JupyterHub stops every server, the services and the proxy, then exits."""
-        if self.process is None or self.process.poll() is not None:
-            return 0 if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            return self.process.wait()
-
-
-def run_hub(roster_path: Path, state_dir: Path, *, host: str | None, port: int | None,
-            user_prefix: str | None, log: Any = print) -> int:
-    """Start the classroom and serve until Ctrl-C or SIGTERM; then stop everything it started."""
-    roster = load_roster(roster_path, user_prefix=user_prefix)
-    host = host or roster.hub.host
-    port = port or roster.hub.port
-    check_can_start(host, port)
-    state = HubState(state_dir.resolve())
-    log(f"preparing the classroom in {state.root} (accounts, courses, releases)...")
-    new = prepare(roster, state, log)
-    settings = LaunchSettings(roster_path=roster_path.resolve(), state_dir=state.root, host=host, port=port,
-                           user_prefix=roster.hub.user_prefix, hub_port=free_port(), proxy_api_port=free_port(),
-                           service_port=free_port())
-    hub = HubProcess(settings)
-    stopping: list[int] = []
-    previous = {sig: signal.signal(sig, lambda number, frame: stopping.append(number))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        hub.start()
-        hub.wait_ready()
-        sync_groups(settings.url, state.secret("admin_token"), roster)
-        state.running_path.write_text(json.dumps({"url": settings.url, "pid": hub.process.pid}))
-        log(login_message(settings, roster, state, new))
-        while not stopping and hub.process.poll() is None:
-            time.sleep(0.5)
-        if not stopping:
-            raise HubError(f"JupyterHub stopped (exit {hub.process.returncode}); the end of its log "
-                           f"({hub.log_path}):\n{hub.log_tail()}")
-        log("stopping the classroom: every server, the services, the proxy and the hub...")
-        return 0
-    finally:
-        hub.stop()
-        state.running_path.unlink(missing_ok=True)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if stopping:
-            log("classroom stopped")
-
-
-def login_message(settings: LaunchSettings, roster: Roster, state: HubState, new: dict[str, str]) -> str:
-    lines = [f"The classroom is open at {settings.url}/ ({len(roster.people)} people, "
-             f"courses: {', '.join(roster.courses)}).",
-             "Log in with a roster username and the password issued for it: "
-             f"{PasswordStore(state.root).credentials_path} (root only; `autograder hub users` prints it again)."]
-    if new:
-        lines.append("Passwords issued now (shown once here):")
-        lines += [f"  {name:<16} {password}" for name, password in new.items()]
-    lines.append("Ctrl-C stops the hub, every server and the grading service.")
-    return "\n".join(lines)

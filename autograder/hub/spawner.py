@@ -5,11 +5,13 @@ started as root and dropped with ``setpriv`` to the person's uid (``ag-<name>``)
 system and interpreter (`autograder.sandbox.confine`'s binds, so that an interpreter under root's home runs),
 its own home at its real path, the nbgrader exchange and, for staff, their courses' course directories and
 course trees; never the rest of the hub's state. It keeps the host's network, so the proxy reaches it on
-loopback. Before each start it writes the person's nbgrader configuration into their ``~/.jupyter``.
+loopback. Before each start it writes the person's nbgrader configuration into their ``~/.jupyter``, where
+students submit through `PrivateSubmit`.
 """
 
 from __future__ import annotations
 
+import grp
 import json
 import os
 import pwd
@@ -18,11 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
+from nbgrader.exchange.default import ExchangeSubmit
 from traitlets import Unicode, default
 
 from ..sandbox.confine import bwrap_binary, python_binds, python_prefixes, system_binds, traversable_parents
 from .classroom import HubState
-from .roster import CourseSettings, Roster, load_roster, system_user
+from .roster import CourseSettings, Roster, load_roster, staff_group, system_user
 
 STUDENT_SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {
     "nbgrader.server_extensions.formgrader": False, "nbgrader.server_extensions.course_list": False}}}
@@ -37,6 +40,10 @@ c = get_config()  # noqa: F821
 c.Exchange.root = {exchange!r}
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
+# The exchange's course folders belong to root and the course's staff group (set up by the hub).
+c.CourseDirectory.groupshared = True
+# Submissions readable by the course's staff only, not by other students who might learn their names.
+c.ExchangeFactory.submit = "autograder.hub.spawner.PrivateSubmit"
 '''
 STAFF_CONFIG = '''
 # Staff of {course_id}: the formgrader and `nbgrader` in a terminal work on its course directory; autograding goes
@@ -46,9 +53,20 @@ from autograder.nbgrader_config import configure
 c.CourseDirectory.root = {course_dir!r}
 c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.source_directory = {source!r}
-c.CourseDirectory.groupshared = True
 configure(c, course_root={course_root!r})
 '''
+
+
+class PrivateSubmit(ExchangeSubmit):
+    """nbgrader's submit, leaving the submission to its student and the course's staff group (the inbound folder
+    is setgid to it): nbgrader's own makes it readable, and its folder writable, by every user."""
+
+    def set_perms(self, dest: str, fileperms: int, dirperms: int) -> None:
+        super().set_perms(dest, fileperms & ~0o007, dirperms & ~0o007)
+
+    def copy_files(self) -> None:
+        super().copy_files()
+        os.chmod(os.path.join(self.inbound_path, self.assignment_filename), 0o2770)
 
 
 class SandboxedSpawner(LocalProcessSpawner):
@@ -86,7 +104,7 @@ class SandboxedSpawner(LocalProcessSpawner):
 
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
         home = str(self.hub_state.home(self.user.name))
-        env.update(USER=system_user(self.user_prefix, self.user.name), HOME=home, SHELL="/bin/bash",
+        env.update(USER=self.user.name, HOME=home, SHELL="/bin/bash",
                    PATH=f"{Path(self.python).parent}:/usr/local/bin:/usr/bin:/bin", LANG="C.UTF-8",
                    PYTHONNOUSERSITE="1", JUPYTER_PATH=str(self.hub_state.share / "jupyter"))
         return env
@@ -149,6 +167,22 @@ class SandboxedSpawner(LocalProcessSpawner):
                                    source=str(course.course_root / "assignments" / "source"),
                                    course_root=str(course.course_root), others=others)
 
+    def write_identity(self, roster: Roster, account: pwd.struct_passwd) -> list[int]:
+        """The server's own /etc/passwd and /etc/group: the person under their hub name (nbgrader takes the OS
+        user name for the student id), and no list of the classroom's other accounts. Returns the person's
+        group ids: their own and their courses' staff groups."""
+        folder = self.hub_state.identity(self.user.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        name, home = self.user.name, self.hub_state.home(self.user.name)
+        (folder / "passwd").write_text(
+            "root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+            f"{name}:x:{account.pw_uid}:{account.pw_gid}:{name}:{home}:/bin/bash\n")
+        staff = [grp.getgrnam(staff_group(self.user_prefix, course.id))
+                 for course in roster.staff_courses(self.user.name)]
+        (folder / "group").write_text("root:x:0:\nnogroup:x:65534:\n" + f"{name}:x:{account.pw_gid}:\n" + "".join(
+            f"{group.gr_name}:x:{group.gr_gid}:{name}\n" for group in staff))
+        return [account.pw_gid, *(group.gr_gid for group in staff)]
+
     def confinement(self, roster: Roster) -> list[str]:
         """bwrap ... setpriv ... sh -c: the prefix LocalProcessSpawner puts before the server's command line."""
         bwrap = bwrap_binary()
@@ -159,15 +193,17 @@ class SandboxedSpawner(LocalProcessSpawner):
         home = self.hub_state.home(self.user.name)
         python = Path(self.python)
         writable = [home, self.hub_state.exchange]
-        readable = [self.hub_state.share]
+        # The kernelspec, and the autograder package (PrivateSubmit, and configure() for staff): public code.
+        readable = [self.hub_state.share, Path(__file__).resolve().parents[1]]
         for course in roster.staff_courses(self.user.name):
             writable.append(self.hub_state.course_dir(course.id))
             readable += [course.course_root / part for part in ("assignments", "reference", "data")
                          if (course.course_root / part).is_dir()]
-            readable.append(Path(__file__).resolve().parents[1])  # the autograder package, for configure()
         devices = list(getattr(self.gpu(roster), "device_nodes", []))
+        # /etc first, traversable: bwrap would make it 0700 and the server could not read /etc/passwd (nbgrader
+        # asks who it runs as) nor /etc/ssl.
         args = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-                *system_binds(("/etc/hosts", "/etc/resolv.conf", "/etc/shells")),
+                "--perms", "0755", "--dir", "/etc", *system_binds(("/etc/hosts", "/etc/resolv.conf", "/etc/shells")),
                 "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
                 *traversable_parents([*python_prefixes(python), *writable, *readable]),
                 *python_binds(python)]
@@ -177,8 +213,12 @@ class SandboxedSpawner(LocalProcessSpawner):
             args += ["--bind", str(path), str(path)]
         for device in devices:
             args += ["--dev-bind", device, device]
+        groups = self.write_identity(roster, account)
+        for name in ("passwd", "group"):
+            args += ["--ro-bind", str(self.hub_state.identity(self.user.name) / name), f"/etc/{name}"]
         args += ["--chdir", str(home), "--",
-                 "setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--init-groups",
+                 "setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}",
+                 f"--groups={','.join(str(gid) for gid in groups)}",
                  "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--",
                  "/bin/sh", "-c"]
         return args
