@@ -85,9 +85,15 @@ class GradingService:
         return NbgraderCourse(self.state_dir / "courses" / course_id), settings
 
     def resume(self) -> int:
-        """Queue again every job a stop left unfinished; how many."""
+        """Deadlines into the gradebooks; every job a stop left unfinished queued again; how many."""
         count = 0
-        for course_id in self.roster().courses:
+        for course_id, settings in self.roster().courses.items():
+            course = NbgraderCourse(self.state_dir / "courses" / course_id)
+            if (course.root / "gradebook.db").is_file():
+                try:
+                    work.sync_deadlines(course, settings)
+                except Exception as exc:  # the next job of the course writes them again
+                    log.error("%s: the roster's deadlines could not be written to the gradebook: %s", course_id, exc)
             for job in self.jobs.load(course_id):
                 self.queue.put((job, time.monotonic()))
                 count += 1

@@ -28,6 +28,7 @@ from .jobs import write_json
 log = logging.getLogger(__name__)
 
 # nbgrader's inbound names: <student>+<assignment>+<timestamp>[+<random>]; ids are nbgrader's safe names.
+SUBMISSION_DONE = "submission_secret.txt"  # the last file nbgrader's submit writes into an inbound folder
 _PREFIX = re.compile(r"^[a-z0-9]+-$")  # the roster's user_prefix (autograder.hub.roster)
 _INBOUND = re.compile(r"^(?P<student>[A-Za-z0-9_.@-]+)\+(?P<assignment>[A-Za-z0-9_.-]+)\+(?P<stamp>[^+/]+)(\+[^+/]*)?$")
 
@@ -93,6 +94,8 @@ class InstantState:
             for name in names:
                 if name in seen:
                     continue
+                if not (inbound / name / SUBMISSION_DONE).is_file() and parse_inbound(name):
+                    continue  # nbgrader's submit is still copying: look again at the next round
                 data["seen"].append(name)
                 parsed = parse_inbound(name)
                 if not parsed or parsed[0] not in students or parsed[1] not in assignments:
