@@ -209,10 +209,15 @@ def test_students_cannot_grade_see_the_queue_or_come_without_a_token(hub: Hub) -
     forged = requests.get(hub.service_url + "courses/dl102/jobs", headers={"Authorization": "token forged"},
                           timeout=30)
     assert forged.status_code == 401
+    # A POST riding on the instructor's browser cookies (what another site's page could send) is not hers.
+    cookie_only = hub.classroom.login("ines").post(hub.service_url + f"courses/dl102/assignments/{A01}/grade",
+                                                   json={}, timeout=60)
+    assert cookie_only.status_code == 401
     unknown = hub.call("ines", "GET", "courses/nope/jobs")
     assert unknown.status_code == 404
     assert unknown.json()["error"] == "no course 'nope' on this hub (courses: dl101, dl102)"
-    print("\nrefused: a student grading (403), a student's queue (403), no token (401), a forged token (401)")
+    print("\nrefused: a student grading (403), a student's queue (403), no token (401), a forged token (401), "
+          "an instructor's cookie without her token (401)")
 
 
 @pytest.mark.slow  # a real hub, real nbgrader and sandboxed kernels

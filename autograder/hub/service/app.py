@@ -162,8 +162,10 @@ class Handler(HubOAuthenticated, web.RequestHandler):
         header = self.request.headers.get("Authorization", "")
         if header.lower().startswith("token "):
             model = await self.hub_auth.user_for_token(header.split(None, 1)[1].strip(), sync=False)
-        else:
+        elif self.request.method == "GET":
             model = await self.hub_auth.get_user(self, sync=False)
+        else:  # no cookie for what changes things: another site's page could make a browser send it
+            model = None
         self.current_user = model
 
     def username(self) -> str:
