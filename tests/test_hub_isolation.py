@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from autograder.hub.accounts import PasswordStore
 from tests.classroom import REPO, Classroom, run_hub_command, start_classroom
 
 pytestmark = pytest.mark.slow
@@ -235,6 +236,12 @@ def test_a_student_enrolled_in_two_courses_sees_both_assignment_lists(attempts: 
         assert [entry["assignment_id"] for entry in listed["value"]] == ["a01_gradient_descent"], listed
 
 
+def test_the_servers_offer_the_course_kernel(attempts: Attempts) -> None:
+    specs = attempts.api("ana", "GET", "api/kernelspecs").json()
+    assert specs["default"] == "python3"
+    assert specs["kernelspecs"]["python3"]["spec"]["display_name"] == "Python 3 (deep learning course)"
+
+
 def test_a_wrong_password_is_refused(attempts: Attempts) -> None:
     with pytest.raises(PermissionError, match="login of ana refused"):
         attempts.classroom.login("ana", "not her password")
@@ -264,3 +271,31 @@ def test_a_roster_with_errors_is_refused_with_its_messages(tmp_path: Path) -> No
     assert f"error: {roster}: [courses.dl101] students: 'Ben Smith' is not a valid user name" in done.stdout
     assert "'ana' is also one of the graders: one role per course" in done.stdout
     assert not (tmp_path / "state").exists()
+
+
+def test_a_course_added_while_the_hub_runs_needs_no_restart(attempts: Attempts) -> None:
+    """Last in the module: it changes the roster. A new course dl102 (a new instructor, ben enrolled), synced
+    into the running hub: pia logs in, ben's running server lists the new course, ana is not in it."""
+    classroom = attempts.classroom
+    roster = classroom.state_dir.parent / "roster.toml"
+    roster.write_text(ROSTER + f'''
+[courses.dl102]
+course_root = "{REPO}"
+assignments = ["a01_gradient_descent"]
+instructors = ["pia"]
+students = ["ben"]
+''')
+    done = run_hub_command("sync", "--roster", str(roster), "--state-dir", str(classroom.state_dir))
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout
+    assert "the running hub has the roster's people, courses and groups now" in done.stdout
+    credentials = PasswordStore(classroom.state_dir).credentials()
+    assert f"pia              {credentials['pia']}" in done.stdout  # issued now, printed once
+    classroom.credentials = credentials
+    classroom.login("pia")
+    assert sorted(attempts.api("ben", "GET", "courses").json()["value"]) == ["dl101", "dl102"]
+    listed = attempts.api("ben", "GET", "assignments", params={"course_id": "dl102"}).json()["value"]
+    assert [entry["assignment_id"] for entry in listed] == ["a01_gradient_descent"]
+    assert "dl102" not in attempts.api("ana", "GET", "courses").json()["value"]
+    # The new course's staff group exists, with pia's account in it: her server will mount the course.
+    assert grp.getgrnam(f"{classroom.user_prefix.rstrip('-')}staff-dl102").gr_mem == [classroom.system_user("pia")]

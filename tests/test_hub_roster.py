@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
 
+from autograder.hub import launcher
 from autograder.hub.accounts import PasswordStore, hash_password, verify_password
+from autograder.hub.classroom import HubError
 from autograder.hub.roster import RosterError, load_roster, staff_group, system_user
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,3 +134,11 @@ def test_issued_passwords_survive_a_restart_and_leave_with_their_person(tmp_path
     assert (tmp_path / "passwords.json").stat().st_mode & 0o777 == 0o600
     store.issue(["ana"])
     assert not store.verify("ben", first["ben"]) and "ben" not in store.credentials()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the hub refuses non-root first")
+def test_a_missing_proxy_is_refused_with_the_command_that_installs_it(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launcher, "PROXY", tmp_path / "node_modules" / ".bin" / "configurable-http-proxy")
+    with pytest.raises(HubError, match=r"JupyterHub's proxy is not installed .* run `make setup`"):
+        launcher.check_can_start("127.0.0.1", 18099)

@@ -136,6 +136,9 @@ class Accounts:
     def sync(self) -> None:
         """Create the missing users, homes and staff groups; set each staff group's members from the roster."""
         record = self.record()
+        if record.setdefault("prefix", self.prefix) != self.prefix:
+            raise AccountError(f"the accounts of {self.state_dir} are named {record['prefix']}<name>, not "
+                               f"{self.prefix}<name>: drop the other user prefix (or use another --state-dir)")
         (self.state_dir / "homes").mkdir(parents=True, exist_ok=True)
         os.chmod(self.state_dir / "homes", 0o711)  # each person reaches their own home, lists no other
         for username in self.roster.people:
@@ -160,13 +163,13 @@ class Accounts:
                 self.save(record)
             _run(["gpasswd", "--members", ",".join(system_user(self.prefix, n) for n in course.staff), group])
 
-    def record(self) -> dict[str, list[str]]:
+    def record(self) -> dict:
         try:
             return json.loads(self.record_path.read_text())
         except FileNotFoundError:
             return {"users": [], "groups": []}
 
-    def save(self, record: dict[str, list[str]]) -> None:
+    def save(self, record: dict) -> None:
         _write_private(self.record_path, json.dumps(record, indent=1))
 
     def remove(self) -> None:
@@ -194,3 +197,11 @@ def remove_recorded(state_dir: Path) -> list[str]:
             removed.append(group)
     _write_private(path, json.dumps({"users": [], "groups": []}))
     return removed
+
+
+def recorded_prefix(state_dir: Path) -> str | None:
+    """The user prefix this state directory's accounts were created with, if any were."""
+    try:
+        return json.loads((state_dir / "accounts.json").read_text()).get("prefix")
+    except FileNotFoundError:
+        return None

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..sandbox.confine import bwrap_binary
-from .accounts import PasswordStore
+from .accounts import PasswordStore, recorded_prefix
 from .classroom import HubError, HubState, prepare
 from .roster import Roster, load_roster
 
@@ -194,7 +194,7 @@ def sync_running_hub(roster_path: Path, state_dir: Path, user_prefix: str | None
 
     Returns the new passwords and whether a running hub was updated (else it applies at the next start).
     """
-    roster = load_roster(roster_path, user_prefix=user_prefix)
+    roster = load_roster(roster_path, user_prefix=user_prefix or recorded_prefix(state_dir.resolve()))
     state = HubState(state_dir.resolve())
     new = prepare(roster, state)
     if not state.running_path.is_file():
@@ -258,7 +258,7 @@ class HubProcess:
 def run_hub(roster_path: Path, state_dir: Path, *, host: str | None, port: int | None,
             user_prefix: str | None, log: Any = print) -> int:
     """Start the classroom and serve until Ctrl-C or SIGTERM; then stop everything it started."""
-    roster = load_roster(roster_path, user_prefix=user_prefix)
+    roster = load_roster(roster_path, user_prefix=user_prefix or recorded_prefix(state_dir.resolve()))
     host = host or roster.hub.host
     port = port or roster.hub.port
     check_can_start(host, port)

@@ -23,10 +23,15 @@ from jupyterhub.spawner import LocalProcessSpawner
 from nbgrader.exchange.default import ExchangeSubmit
 from traitlets import Unicode, default
 
+from ..sandbox import confine
 from ..sandbox.confine import bwrap_binary, python_binds, python_prefixes, system_binds, traversable_parents
 from .classroom import HubState
 from .roster import CourseSettings, Roster, load_roster, staff_group, system_user
 
+# The sandbox's system files and a few more a server's terminal wants; /etc/passwd and /etc/group are the
+# server's own (`SandboxedSpawner.write_identity`), never the host's, which list every account of the classroom.
+SYSTEM_FILES = (*(path for path in confine.SYSTEM_FILES if path not in ("/etc/passwd", "/etc/group")),
+                "/etc/hosts", "/etc/resolv.conf", "/etc/shells")
 STUDENT_SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {
     "nbgrader.server_extensions.formgrader": False, "nbgrader.server_extensions.course_list": False}}}
 STUDENT_LAB_CONFIG = {"disabledExtensions": {
@@ -203,7 +208,7 @@ class SandboxedSpawner(LocalProcessSpawner):
         # /etc first, traversable: bwrap would make it 0700 and the server could not read /etc/passwd (nbgrader
         # asks who it runs as) nor /etc/ssl.
         args = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-                "--perms", "0755", "--dir", "/etc", *system_binds(("/etc/hosts", "/etc/resolv.conf", "/etc/shells")),
+                "--perms", "0755", "--dir", "/etc", *system_binds(SYSTEM_FILES),
                 "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
                 *traversable_parents([*python_prefixes(python), *writable, *readable]),
                 *python_binds(python)]

@@ -269,11 +269,11 @@ SYSTEM_FILES = ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime
                 "/etc/passwd", "/etc/group", "/etc/ssl")
 
 
-def system_binds(extra: tuple[str, ...] = ()) -> list[str]:
-    """bwrap arguments for the read-only system: ``/usr``, the few ``/etc`` files programs read, and the top-level
-    ``/bin``, ``/lib``... (symbolic links into ``/usr`` on merged-usr hosts). ``extra`` adds more read-only paths."""
+def system_binds(files: tuple[str, ...] = SYSTEM_FILES) -> list[str]:
+    """bwrap arguments for the read-only system: ``/usr``, the few ``/etc`` files programs read (``files``), and
+    the top-level ``/bin``, ``/lib``... (symbolic links into ``/usr`` on merged-usr hosts)."""
     args: list[str] = []
-    for path in (*SYSTEM_FILES, *extra):
+    for path in files:
         if os.path.lexists(path):
             args += ["--ro-bind", path, path]
     for top in ("/bin", "/lib", "/lib64", "/sbin"):
