@@ -79,15 +79,19 @@ class PerDayLatePenalty(LateSubmissionPlugin):
         return float(notebook.max_score)
 
 
-def configure(c: Config, *, course_root: str, late_penalty_per_day: float = 0.0) -> Config:
+def configure(c: Config, *, course_root: str, late_penalty_per_day: float = 0.0,
+              submission_owner_prefix: str | None = None) -> Config:
     """Point nbgrader's autograde at the sandboxed grader for the course tree at ``course_root``.
 
     ``late_penalty_per_day``: fraction of a notebook's points lost per day late (the roster's setting).
+    ``submission_owner_prefix``: where each student submits as their own system account ``<prefix><student>``
+    (the classroom hub), a folder in the exchange's inbound written by any other account is not collected.
     """
     c.Autograde.autograde_preprocessors = AUTOGRADE_PIPELINE
     c.SandboxedGrading.course_root = course_root
     # Submissions holding links are refused wherever nbgrader reads one, never read through.
     c.ExchangeFactory.collect = LinkRefusingCollect
+    c.LinkRefusingCollect.owner_prefix = submission_owner_prefix
     c.Autograde.exporter_class = SubmissionCheckingExporter
     # The feedback lines of a graded cell must survive nbgrader's output limit.
     c.LimitOutput.max_lines = 2000

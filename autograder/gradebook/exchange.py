@@ -26,13 +26,25 @@ nbgrader's documented plugin point ``c.ExchangeFactory.collect`` (set by
   instead of stopping the whole collect;
 - ``do_copy`` moves the staged copy into ``submitted/``.
 
+Folder names in ``inbound/`` are the student's to choose too (the folder is
+writable by every student), and nbgrader takes a student's latest folder by
+the timestamp in its name. So a folder nbgrader cannot parse, one stamped in
+the future, or (when ``owner_prefix`` is set, as the classroom hub does) one
+not owned by the student's own account ``<owner_prefix><student>`` never
+counts as that student's submission: such folders sort after every genuine
+one, and a student who has only such folders is refused with the reason.
+Without this, one malformed name stopped the whole collect, and a classmate
+could plant ``carol+a01+<a later time>`` to be collected as Carol's work.
+
 After ``start()`` the instance says who was collected (`collected`), who was
 refused and why (`refused`); `outcomes` turns that into one row per student.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
+import pwd
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -40,6 +52,8 @@ from pathlib import Path
 from typing import Any
 
 from nbgrader.exchange.default.collect import ExchangeCollect
+from nbgrader.utils import parse_utc
+from traitlets import Float, Unicode
 
 from .submissions import SubmissionRefused, check_submission, copy_submission
 
@@ -56,6 +70,13 @@ class CollectOutcome:
 class LinkRefusingCollect(ExchangeCollect):
     """``ExchangeCollect`` that refuses, per student, any submission holding a link (module docstring)."""
 
+    owner_prefix = Unicode(None, allow_none=True, help=(
+        "When set, a submission folder counts only if its owner is the system user <owner_prefix><student> "
+        "(the classroom hub, where each student submits as their own account); None: owners are not checked "
+        "(an exchange written by one account).")).tag(config=True)
+    clock_skew_s = Float(300.0, help="How far in the future a submission's timestamp may be (clocks differ a "
+                                     "little) before the folder is distrusted.").tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.refused: dict[str, str] = {}
@@ -67,6 +88,48 @@ class LinkRefusingCollect(ExchangeCollect):
         self.refused[student] = why
         self.log.error("refused %s: %s", student, why)
 
+    def _path_to_record(self, path: str) -> dict[str, Any]:
+        """nbgrader's record of an inbound folder, with ``distrusted`` (why) when it cannot be the student's."""
+        name = os.path.basename(path)
+        parts = name.rsplit("+", 3)
+        try:
+            if len(parts) < 3:
+                raise ValueError("too few '+'")
+            timestamp = parse_utc(parts[2])
+        except Exception:
+            return {"username": parts[0], "filename": name, "timestamp": datetime.datetime.min,
+                    "distrusted": f"the folder {name} in the exchange is not named <student>+<assignment>+"
+                                  "<timestamp> as nbgrader submit names it: submit again with nbgrader"}
+        record = {"username": parts[0], "filename": name, "timestamp": timestamp}
+        why = self._distrust(path, record)
+        if why:
+            record["distrusted"] = why
+        return record
+
+    def _distrust(self, path: str, record: dict[str, Any]) -> str:
+        now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        stamp = record["timestamp"]
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(datetime.UTC).replace(tzinfo=None)
+        if stamp > now + datetime.timedelta(seconds=self.clock_skew_s):
+            return (f"the folder {record['filename']} is stamped {stamp:%Y-%m-%d %H:%M} UTC, in the future: not "
+                    "a submission nbgrader made; submit again")
+        if self.owner_prefix is not None:
+            expected = f"{self.owner_prefix}{record['username']}"
+            uid = os.lstat(path).st_uid
+            try:
+                owner = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                owner = f"uid {uid}"
+            if owner != expected:
+                return (f"the folder {record['filename']} was written by {owner}, not by {expected}: only the "
+                        "student's own account can submit for them; submit again from your own server")
+        return ""
+
+    def _sort_by_timestamp(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Genuine folders first, latest first: a distrusted folder never hides the student's real submission."""
+        return sorted(records, key=lambda record: ("distrusted" not in record, record["timestamp"]), reverse=True)
+
     def copy_files(self) -> None:
         inbound = Path(self.inbound_path)
         staging = Path(tempfile.mkdtemp(prefix=".collect-staging-", dir=self.coursedir.root))
@@ -74,6 +137,9 @@ class LinkRefusingCollect(ExchangeCollect):
             kept = []
             for record in self.src_records:
                 self.considered.append(record["username"])
+                if "distrusted" in record:
+                    self._refuse(record["username"], record["distrusted"])
+                    continue
                 if self._stage(inbound / record["filename"], staging / record["filename"], record["username"]):
                     kept.append(record)
             self.src_records = kept
