@@ -12,6 +12,7 @@ from rich.table import Table
 from ..course.assignment import Assignment, CourseError, autograded_cells, read_notebook
 from ..gradebook.batch import grade_batch
 from ..gradebook.course_dir import NbgraderCourse
+from ..gradebook.preprocessor import grading_service
 from ..gradebook.prestage import default_workers
 from ..grading.results import JobResult
 from ..sandbox.confine import Sandbox
@@ -19,6 +20,10 @@ from . import output
 
 
 def print_protections(limits_source: Assignment) -> None:
+    service = grading_service()
+    if service:
+        output.console.print(f"grading through the hub's grading service at {service} (it owns the sandbox)")
+        return
     sandbox = Sandbox(limits_source.limits(), runtime_dir=Path("/tmp"))
     table = Table(title="Sandbox protections on this host", show_edge=False)
     table.add_column("protection")

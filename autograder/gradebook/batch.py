@@ -29,6 +29,7 @@ from ..grading.results import JobResult, JobStatus
 from ..sandbox.cgroups import remove_stale_cgroups
 from ..sandbox.process import remove_stale_workdirs
 from .course_dir import NbgraderCourse, NbgraderError
+from .preprocessor import grading_service
 from .prestage import prestage
 from .submissions import SubmissionRefused, check_submission
 
@@ -102,9 +103,12 @@ def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *,
         remove_stale_cgroups()
         for folder in remove_stale_workdirs():
             log.warning("removed %s, left by a grader that was stopped", folder)
-        verify_suite(Assignment(assignment, course.course_root()), records)
+        delegated = bool(grading_service())  # the hub's service verifies the suite and grades each job itself
+        if not delegated:
+            verify_suite(Assignment(assignment, course.course_root()), records)
         try:
-            prestage(course, assignment, students, records, workers=workers, force=force)
+            if not delegated:
+                prestage(course, assignment, students, records, workers=workers, force=force)
             for student in students:
                 if on_start is not None:
                     on_start(student)

@@ -39,6 +39,15 @@ GRADING_SERVICE_ENV = "AUTOGRADER_GRADING_SERVICE"  # the classroom hub's gradin
 SERVICE_TIMEOUT_S = 3600  # one notebook may wait behind a class's grading in the service's queue
 
 
+def grading_service() -> str:
+    """The hub's grading service this process must grade through ("" when it grades in its own sandbox).
+
+    Set by the classroom hub in staff servers, which run as the instructor, without the sandbox's privileges.
+    """
+    service = os.environ.get(GRADING_SERVICE_ENV, "")
+    return service if service and os.geteuid() != 0 else ""
+
+
 class GradingServiceError(RuntimeError):
     """The hub's grading service did not grade the notebook; nothing was written."""
 
@@ -95,8 +104,8 @@ class SandboxedGrading(NbGraderPreprocessor):
         coursedir = CourseDirectory(config=self.config)
         course_root = Path(self.course_root or Path(coursedir.root).parent)
         records = GradingRecords(Path(self.records_dir or Path(coursedir.root) / "grading_results"))
-        service = os.environ.get(GRADING_SERVICE_ENV, "")
-        if service and os.geteuid() != 0:  # set by the classroom hub in staff servers: the service has the sandbox
+        service = grading_service()
+        if service:
             result = grade_through_service(service, nb, course=coursedir.course_id, assignment=info["assignment"],
                                            student=info["student"], notebook_name=info["notebook"], force=self.force)
             write_feedback(nb, result)
