@@ -242,6 +242,22 @@ def test_the_servers_offer_the_course_kernel(attempts: Attempts) -> None:
     assert specs["kernelspecs"]["python3"]["spec"]["display_name"] == "Python 3 (deep learning course)"
 
 
+def test_the_course_data_is_at_home_read_only(attempts: Attempts) -> None:
+    printed = attempts.classroom.run_code("ana", attempts.tokens["ana"], textwrap.dedent('''
+        import os
+        from pathlib import Path
+        print(sorted(p.name for p in (Path.home() / "data").iterdir() if p.is_dir()))
+        try:
+            (Path.home() / "data" / "mine.txt").write_text("x")
+            print("written")
+        except OSError as exc:
+            print(type(exc).__name__)
+    '''))
+    listed, written = printed.strip().splitlines()
+    assert listed == str(sorted(p.name for p in (REPO / "data").iterdir() if p.is_dir()))
+    assert written in ("OSError", "PermissionError")
+
+
 def test_a_wrong_password_is_refused(attempts: Attempts) -> None:
     with pytest.raises(PermissionError, match="login of ana refused"):
         attempts.classroom.login("ana", "not her password")

@@ -258,6 +258,7 @@ class HubProcess:
 def run_hub(roster_path: Path, state_dir: Path, *, host: str | None, port: int | None,
             user_prefix: str | None, log: Any = print) -> int:
     """Start the classroom and serve until Ctrl-C or SIGTERM; then stop everything it started."""
+    started = time.monotonic()
     roster = load_roster(roster_path, user_prefix=user_prefix or recorded_prefix(state_dir.resolve()))
     host = host or roster.hub.host
     port = port or roster.hub.port
@@ -265,6 +266,7 @@ def run_hub(roster_path: Path, state_dir: Path, *, host: str | None, port: int |
     state = HubState(state_dir.resolve())
     log(f"preparing the classroom in {state.root} (accounts, courses, releases)...")
     new = prepare(roster, state, log)
+    log(f"prepared in {time.monotonic() - started:.0f} s; starting JupyterHub, its proxy and services...")
     settings = LaunchSettings(roster_path=roster_path.resolve(), state_dir=state.root, host=host, port=port,
                            user_prefix=roster.hub.user_prefix, hub_port=free_port(), proxy_api_port=free_port(),
                            service_port=free_port())
@@ -278,6 +280,7 @@ def run_hub(roster_path: Path, state_dir: Path, *, host: str | None, port: int |
         sync_groups(settings.url, state.secret("admin_token"), roster)
         state.running_path.write_text(json.dumps({"url": settings.url, "pid": hub.process.pid}))
         log(login_message(settings, roster, state, new))
+        log(f"(ready {time.monotonic() - started:.0f} s after the command started)")
         while not stopping and hub.process.poll() is None:
             time.sleep(0.5)
         if not stopping:

@@ -11,6 +11,7 @@ students submit through `PrivateSubmit`.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import json
 import os
@@ -188,6 +189,13 @@ class SandboxedSpawner(LocalProcessSpawner):
             f"{group.gr_name}:x:{group.gr_gid}:{name}\n" for group in staff))
         return [account.pw_gid, *(group.gr_gid for group in staff)]
 
+    def course_data(self, roster: Roster) -> Path | None:
+        """The ``data/`` of the first of this person's courses whose tree has one (public: kernels read it)."""
+        for course in roster.courses.values():
+            if course.role(self.user.name) and (course.course_root / "data").is_dir():
+                return course.course_root / "data"
+        return None
+
     def confinement(self, roster: Roster) -> list[str]:
         """bwrap ... setpriv ... sh -c: the prefix LocalProcessSpawner puts before the server's command line."""
         bwrap = bwrap_binary()
@@ -216,6 +224,12 @@ class SandboxedSpawner(LocalProcessSpawner):
             args += ["--ro-bind", str(path), str(path)]
         for path in writable:
             args += ["--bind", str(path), str(path)]
+        data = self.course_data(roster)
+        if data is not None:
+            # Notebooks read the course's data sets at ~/data, as in the grading sandbox.
+            with contextlib.suppress(OSError):
+                (home / "data").mkdir()
+            args += ["--ro-bind", str(data), str(home / "data")]
         for device in devices:
             args += ["--dev-bind", device, device]
         groups = self.write_identity(roster, account)
