@@ -514,8 +514,7 @@ class Formgrader:
         self.base = f"{server_url}/formgrader"
 
     def manage_assignments(self) -> None:
-        self.b.get(f"{self.base}/manage_assignments")
-        self.b.find("the formgrader's Manage Assignments page", "table tbody tr td.name", timeout=60)
+        self._page("manage_assignments", "the formgrader's Manage Assignments page", "table tbody tr td.name")
 
     def _row(self, step: str, text: str) -> WebElement:
         return self.b.find_text(step, "table tbody tr", text)
@@ -547,8 +546,21 @@ class Formgrader:
 
     def submissions(self, assignment: str) -> None:
         """The assignment's Manage Submissions page (one row per student)."""
-        self.b.get(f"{self.base}/manage_submissions/{assignment}")
-        self.b.find(f"the submissions of {assignment}", "table tbody tr td.student-id", timeout=60)
+        self._page(f"manage_submissions/{assignment}", f"the submissions of {assignment}",
+                   "table tbody tr td.student-id")
+
+    def _page(self, path: str, step: str, row_css: str) -> None:
+        """Open a formgrader page and wait for its table's first row, or fail at once on its error page."""
+        self.b.get(f"{self.base}/{path}")
+        def shown(driver: webdriver.Chrome) -> str | None:
+            if any(e.is_displayed() for e in driver.find_elements(By.CSS_SELECTOR, row_css)):
+                return "rows"
+            return "error" if "formgrader encountered an error" in self.b.page_text(10**5) else None
+        if self.b.wait(f"{step} (waiting for {row_css})", shown, timeout=60) == "error":
+            self.b.shot("formgrader-error")
+            raise StepFailed(f"step '{step}': the formgrader shows its error page (nbgrader logs why in the "
+                             f"server's log, e.g. a course directory outside the server's root) "
+                             f"{self.b.describe()}")
 
     def autograde(self, student: str, timeout: float = 600) -> str:
         return self._action(f"autograde {student}", student, "autograde", timeout)

@@ -221,9 +221,12 @@ def test_instant_feedback_reaches_a_student_without_the_instructor(people: Peopl
     print(f"ben's instant feedback was offered {waited:.0f} s after his submission appeared in his list")
     assignments.fetch_feedback(A01)
     feedback = assignments.view_feedback(A01, A01)
+    feedback.trust()
+    formulas = feedback.rendered_formulas()
     people.browser("ben").shot("instant-feedback-open")
     text = feedback.text()
     assert "Score: 10.0 / 16.0" in text, text[:2000]
+    assert formulas > 0
 
     browser = people.browser("ben")
     browser.get(f"{people.classroom.url}/services/grading/courses/dl102/results/{A01}")
