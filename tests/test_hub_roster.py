@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder.hub import launcher
-from autograder.hub.accounts import PasswordStore, hash_password, verify_password
+from autograder.hub.accounts import PasswordStore, hash_password, recorded_prefix, remove_recorded, verify_password
 from autograder.hub.classroom import HubError
 from autograder.hub.roster import RosterError, load_roster, staff_group, system_user
 
@@ -142,3 +142,11 @@ def test_a_missing_proxy_is_refused_with_the_command_that_installs_it(tmp_path: 
     monkeypatch.setattr(launcher, "PROXY", tmp_path / "node_modules" / ".bin" / "configurable-http-proxy")
     with pytest.raises(HubError, match=r"JupyterHub's proxy is not installed .* run `make setup`"):
         launcher.check_can_start("127.0.0.1", 18099)
+
+
+def test_a_state_directory_keeps_its_user_prefix_after_its_accounts_are_removed(tmp_path: Path) -> None:
+    """`autograder hub sync` takes the prefix from the state directory: removing the accounts must not lose it."""
+    (tmp_path / "accounts.json").write_text('{"users": [], "groups": [], "prefix": "t1-"}')
+    assert remove_recorded(tmp_path) == []
+    assert recorded_prefix(tmp_path) == "t1-"
+    assert recorded_prefix(tmp_path / "new") is None

@@ -40,6 +40,9 @@ def hub_command(args: argparse.Namespace) -> int:
         removed = remove_recorded(args.state_dir.resolve())
         say(f"removed {len(removed)} system users and groups: {', '.join(removed) or 'none'}")
         return 0
+    except KeyboardInterrupt:
+        say("interrupted before the hub started: nothing is left running; `autograder hub start` again goes on")
+        return 130
     except (RosterError, HubError, AccountError) as exc:
         for line in str(exc).splitlines():
             output.console.print(f"[bold red]error:[/] {escape(line)}", markup=True, highlight=False, soft_wrap=True)

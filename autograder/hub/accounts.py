@@ -195,7 +195,7 @@ def remove_recorded(state_dir: Path) -> list[str]:
         if _group_exists(group):
             _run(["groupdel", group])
             removed.append(group)
-    _write_private(path, json.dumps({"users": [], "groups": []}))
+    _write_private(path, json.dumps({**record, "users": [], "groups": []}))
     return removed
 
 
