@@ -411,7 +411,12 @@ class AssignmentList:
     def view_feedback(self, assignment: str, notebook: str) -> FeedbackView:
         """Follow "(view feedback)" to the feedback folder and open ``notebook``'s HTML page in JupyterLab."""
         step = f"view the feedback of {assignment}"
-        self.b.click(step, f"{self.SUBMITTED} .nested_list_item a", "view feedback")
+        def latest(driver: webdriver.Chrome) -> WebElement | None:  # the newest submission is listed last
+            links = [e for e in driver.find_elements(By.CSS_SELECTOR, f"{self.SUBMITTED} .nested_list_item a")
+                     if "view feedback" in e.text]
+            return links[-1] if links else None
+        link = self.b.wait(step, latest)
+        self.b.wait(step, lambda _: _clicked(link))
         item = self.b.find_text(step + " (the file browser shows it)", ".jp-DirListing-item", f"{notebook}.html")
         self.b.wait(step, lambda driver: _double_clicked(driver, item))
         view = FeedbackView(self.b, notebook)
