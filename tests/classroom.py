@@ -8,6 +8,7 @@ and proxy) and every system user and group it created is removed. Each classroom
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -178,4 +179,27 @@ def start_classroom(state_dir: Path, roster: Path = EXAMPLE_ROSTER, port: int = 
         yield classroom
     finally:
         classroom.stop()
+        left = leftover_processes(state_dir)
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         remove_recorded(state_dir)
+    if left:
+        raise ClassroomError(f"stopping the classroom left processes running (killed now): {left}")
+
+
+def leftover_processes(state_dir: Path) -> dict[int, str]:
+    """Processes still working in the classroom's state directory (the hub, its proxy and services run there,
+    each server in its home): pid -> command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if Path(cwd).is_relative_to(state_dir.resolve()) or str(state_dir.resolve()) in argv:
+            found[int(entry.name)] = argv[:200]
+    return found

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -64,6 +65,42 @@ def check_can_start(host: str, port: int) -> None:
         raise HubError("bubblewrap (bwrap) does not work on this host, so people's servers cannot be isolated: "
                        "apt-get install bubblewrap")
     check_port(host, port)
+
+
+def _running(pid_file: Path, name: str) -> int | None:
+    """The pid in ``pid_file`` when that process is alive and its command line has ``name``."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if name.encode() in argv else None
+
+
+def check_left_running(state: HubState, log: Any) -> None:
+    """After a hub that was killed (not stopped): refuse while its JupyterHub still runs; stop the proxy it
+    left, which would hold the port (JupyterHub does the same when it starts)."""
+    hub = _running(state.root / "jupyterhub.pid", "jupyterhub")
+    if hub is not None:
+        raise HubError(f"a JupyterHub of {state.root} is still running (pid {hub}): `kill -TERM {hub}` stops it "
+                       "with every server, or use another --state-dir")
+    left = {pid: "the proxy" for pid in [_running(state.root / "proxy.pid", "configurable-http-proxy")] if pid}
+    # The grading service too: two of them would share one queue.
+    needle = b"autograder.hub.service\0--roster\0"
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        if needle in argv and f"--state-dir\0{state.root}\0".encode() in argv:
+            left[int(entry.name)] = "the grading service"
+    for pid, what in left.items():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        log(f"stopped {what} (pid {pid}) an earlier hub of {state.root} left running")
+    deadline = time.monotonic() + 10
+    while left and time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in left):
+        time.sleep(0.1)
 
 
 @dataclass(frozen=True)
@@ -262,8 +299,10 @@ def run_hub(roster_path: Path, state_dir: Path, *, host: str | None, port: int |
     roster = load_roster(roster_path, user_prefix=user_prefix or recorded_prefix(state_dir.resolve()))
     host = host or roster.hub.host
     port = port or roster.hub.port
-    check_can_start(host, port)
     state = HubState(state_dir.resolve())
+    if os.geteuid() == 0:
+        check_left_running(state, log)
+    check_can_start(host, port)
     log(f"preparing the classroom in {state.root} (accounts, courses, releases)...")
     new = prepare(roster, state, log)
     log(f"prepared in {time.monotonic() - started:.0f} s; starting JupyterHub, its proxy and services...")
