@@ -13,6 +13,7 @@ import grp
 import json
 import pwd
 import socket
+import subprocess
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -315,3 +316,19 @@ students = ["ben"]
     assert "dl102" not in attempts.api("ana", "GET", "courses").json()["value"]
     # The new course's staff group exists, with pia's account in it: her server will mount the course.
     assert grp.getgrnam(f"{classroom.user_prefix.rstrip('-')}staff-dl102").gr_mem == [classroom.system_user("pia")]
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3.11").exists(), reason="needs an interpreter every user can run")
+def test_a_start_without_root_is_refused_with_its_message(tmp_path: Path) -> None:
+    """As nobody, with the system's python3.11 reading this checkout and the venv's packages."""
+    site = next((REPO / ".venv" / "lib").glob("python3.*/site-packages"))
+    done = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", f"HOME={tmp_path}",
+         f"PYTHONPATH={REPO}:{site}", "/usr/bin/python3.11", "-c",
+         "import sys; from autograder.cli.hub import main; sys.exit(main())",
+         "start", "--state-dir", str(tmp_path / "state"), "--port", str(PORT + 1)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    print(done.stdout, done.stderr)
+    assert done.returncode == 2
+    assert "error: the classroom hub must start as root" in done.stdout
+    assert not (tmp_path / "state").exists()

@@ -203,5 +203,5 @@ def recorded_prefix(state_dir: Path) -> str | None:
     """The user prefix this state directory's accounts were created with, if any were."""
     try:
         return json.loads((state_dir / "accounts.json").read_text()).get("prefix")
-    except FileNotFoundError:
+    except OSError:  # none yet, or not root: the start refuses that next
         return None
