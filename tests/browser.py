@@ -2,9 +2,10 @@
 
 `Browser` owns one Debian chromium and its chromedriver (started and stopped with it, a fresh profile each
 time, no network beyond loopback) and saves numbered screenshots of each step. The page objects below it
-(`HubLogin`, `AssignmentList`, `Formgrader`, `NotebookPage`) know JupyterHub 6's login page, the nbgrader
-0.9.6 extensions of JupyterLab 4 / Notebook 7 and the formgrader's pages: a test speaks in steps, and a
-step that times out says which step it was and what the page showed.
+know JupyterHub 6's login page (`Hub`), a person's JupyterLab 4 (`LabServer`) with nbgrader 0.9.6's
+assignment list (`AssignmentList`), a notebook (`NotebookPage`), a feedback page in Lab's HTML viewer
+(`FeedbackView`) and the formgrader's pages (`Formgrader`): a test speaks in steps, and a step that times
+out saves a screenshot and says which step it was and what the page showed.
 """
 
 from __future__ import annotations
