@@ -61,6 +61,8 @@ PROBE = textwrap.dedent('''
         outcomes[label] = attempt(lambda: sorted(os.listdir(path)))
     for label, path in READS.items():
         outcomes[label] = attempt(lambda: open(path, "rb").read(40))
+    for label, path in WRITES.items():
+        outcomes[label] = attempt(lambda: open(path, "ab").close())  # opened for writing, nothing written
     for label, path in HUB.items():
         outcomes[label] = attempt(lambda: hub(path))
     print(json.dumps(outcomes))
@@ -96,6 +98,7 @@ class Attempts:
                 "the hub's state directory": state,
                 "ana's home": state / "homes" / "ana",
                 "the released assignments (exchange outbound)": state / "exchange" / "dl101" / "outbound",
+                "the released feedback of everyone (exchange feedback)": state / "exchange" / "dl101" / "feedback",
             },
             "reads": {
                 "ben's notes in his home": state / "homes" / "ben" / "diary.txt",
@@ -106,6 +109,12 @@ class Attempts:
                 "the reference solution": REPO / "reference" / "a01_gradient_descent.py",
                 "the issued passwords (credentials.txt)": state / "credentials.txt",
                 "the password hashes (passwords.json)": state / "passwords.json",
+            },
+            "writes": {
+                "write into the released notebook (exchange outbound)":
+                    state / "exchange" / "dl101" / "outbound" / "a01_gradient_descent" / "a01_gradient_descent.ipynb",
+                "plant a course of her own in the exchange": state / "exchange" / "fake-course",
+                "write into the course's nbgrader_config.py": state / "courses" / "dl101" / "nbgrader_config.py",
             },
             "hub": {
                 "hub API: list users": "/users",
@@ -123,6 +132,7 @@ class Attempts:
         paths = self.paths
         code = (f"LISTS = {json.dumps({k: str(v) for k, v in paths['lists'].items()})}\n"
                 f"READS = {json.dumps({k: str(v) for k, v in paths['reads'].items()})}\n"
+                f"WRITES = {json.dumps({k: str(v) for k, v in paths['writes'].items()})}\n"
                 f"HUB = {json.dumps({k: v.format(me=username) for k, v in paths['hub'].items()})}\n" + PROBE)
         printed = self.classroom.run_code(username, self.tokens[username], code)
         outcomes = json.loads(printed.strip().splitlines()[-1])
@@ -147,7 +157,9 @@ STUDENT_REFUSED = ["ben's home", "the exchange's inbound (all submissions)", "be
                    "the gradebook (gradebook.db)", "the course's secret seed (grading_results/.secret)",
                    "the reference solution", "the issued passwords (credentials.txt)",
                    "the password hashes (passwords.json)", "hub API: list users", "hub API: list groups",
-                   "hub API: ben's model"]
+                   "hub API: ben's model", "the released feedback of everyone (exchange feedback)",
+                   "write into the released notebook (exchange outbound)", "plant a course of her own in the exchange",
+                   "write into the course's nbgrader_config.py"]
 
 
 def test_a_student_reaches_nothing_of_another_student_nor_of_the_course_staff(attempts: Attempts) -> None:
@@ -166,12 +178,14 @@ def test_the_course_staff_reach_their_course_and_nothing_else(attempts: Attempts
     outcomes = attempts.probe("ines")
     for label in ("the course directory", "the gradebook (gradebook.db)", "the hidden suites",
                   "the reference solution", "ben's submitted notebook", "ben's submission folder",
-                  "the exchange's inbound (all submissions)"):
+                  "the exchange's inbound (all submissions)", "the released feedback of everyone (exchange feedback)",
+                  "write into the released notebook (exchange outbound)", "write into the course's nbgrader_config.py"):
         assert outcomes[label].startswith("allowed"), (label, outcomes[label])
     assert outcomes["the hub's state directory"] == "allowed: ['courses', 'exchange', 'homes', 'share']"
     for label in ("ben's home", "ben's notes in his home", "the other course's directory",
                   "the issued passwords (credentials.txt)", "the password hashes (passwords.json)",
-                  "the course's secret seed (grading_results/.secret)", "hub API: list users", "hub API: list groups"):
+                  "the course's secret seed (grading_results/.secret)", "hub API: list users", "hub API: list groups",
+                  "plant a course of her own in the exchange"):
         assert outcomes[label].startswith("refused"), (label, outcomes[label])
 
 
