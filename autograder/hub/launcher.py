@@ -143,7 +143,7 @@ def grading_service_spec(settings: LaunchSettings) -> dict | None:
         from .service import service_spec
     except ImportError:
         return None
-    return service_spec(settings.roster_path, settings.state_dir, settings.service_port)
+    return service_spec(settings.roster_path, settings.state_dir, settings.service_port, settings.user_prefix)
 
 
 def configure_hub(c: Any, settings: LaunchSettings) -> None:
