@@ -1,4 +1,4 @@
-"""The ``autograder`` command: init, new, check, collect, grade, validate, demo and selftest.
+"""The ``autograder`` command: init, new, check, collect, grade, validate, demo, selftest and hub.
 
 - ``init COURSE_DIR``: a new nbgrader course directory that grades in the
   sandbox, and what to do next; ``new ASSIGNMENT``: a starter assignment in
@@ -13,10 +13,11 @@
 - ``check ASSIGNMENT``: the course author's check before release;
 - ``demo``: build a course from this repository, submit the bundled sample
   class, grade it, export the gradebook and write feedback (in a folder of its
-  own: it refuses to replace one it did not create, unless ``--force``).
+  own: it refuses to replace one it did not create, unless ``--force``);
+- ``hub start|users|sync|remove-accounts``: the classroom JupyterHub from a roster.
 
 A module per command family (`.course`, `.grading`, `.authoring`, `.student`, `.demo`,
-`.selftest`), the parser in `.parser`, the shared console in `.output`.
+`.selftest`, `.hub`), the parser in `.parser`, the shared console in `.output`.
 ``--course-root`` and ``-v`` go before or after the subcommand's name.
 """
 
@@ -37,6 +38,7 @@ from .authoring import check_command
 from .course import init_command, new_command
 from .demo import demo_command
 from .grading import collect_command, grade_command
+from .hub import hub_command
 from .parser import build_parser, default_course_root
 from .selftest import security_selftest_command
 from .student import validate_command
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                                 exchange=args.exchange)
         if args.command == "new":
             return new_command(root, args.assignment)
+        if args.command == "hub":
+            return hub_command(args)
         if args.command == "selftest":
             return security_selftest_command(args.category, args.workers, root)
         return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force, workers=args.workers)
