@@ -93,6 +93,8 @@ class Attempts:
                 "the exchange's inbound (all submissions)": state / "exchange" / "dl101" / "inbound",
                 "ben's submission folder": self.submission,
                 "the course directory": state / "courses" / "dl101",
+                "the course directory where its staff see it (~/courses/dl101)":
+                    state / "homes" / "{me}" / "courses" / "dl101",
                 "the other course's directory": state / "courses" / "dl101-spring",
                 "the hidden suites": REPO / "assignments" / "a01_gradient_descent" / "hidden",
                 "the hub's state directory": state,
@@ -104,6 +106,8 @@ class Attempts:
                 "ben's notes in his home": state / "homes" / "ben" / "diary.txt",
                 "ben's submitted notebook": self.submission / "a01_gradient_descent.ipynb",
                 "the gradebook (gradebook.db)": state / "courses" / "dl101" / "gradebook.db",
+                "the gradebook where staff see it (~/courses/dl101/gradebook.db)":
+                    state / "homes" / "{me}" / "courses" / "dl101" / "gradebook.db",
                 "the course's secret seed (grading_results/.secret)":
                     state / "courses" / "dl101" / "grading_results" / ".secret",
                 "the reference solution": REPO / "reference" / "a01_gradient_descent.py",
@@ -115,6 +119,8 @@ class Attempts:
                     state / "exchange" / "dl101" / "outbound" / "a01_gradient_descent" / "a01_gradient_descent.ipynb",
                 "plant a course of her own in the exchange": state / "exchange" / "fake-course",
                 "write into the course's nbgrader_config.py": state / "courses" / "dl101" / "nbgrader_config.py",
+                "write into the course's nbgrader_config.py where staff see it":
+                    state / "homes" / "{me}" / "courses" / "dl101" / "nbgrader_config.py",
             },
             "hub": {
                 "hub API: list users": "/users",
@@ -130,9 +136,9 @@ class Attempts:
     def probe(self, username: str) -> dict[str, str]:
         """The probes run in a kernel of ``username``'s own server."""
         paths = self.paths
-        code = (f"LISTS = {json.dumps({k: str(v) for k, v in paths['lists'].items()})}\n"
-                f"READS = {json.dumps({k: str(v) for k, v in paths['reads'].items()})}\n"
-                f"WRITES = {json.dumps({k: str(v) for k, v in paths['writes'].items()})}\n"
+        code = (f"LISTS = {json.dumps({k: str(v).format(me=username) for k, v in paths['lists'].items()})}\n"
+                f"READS = {json.dumps({k: str(v).format(me=username) for k, v in paths['reads'].items()})}\n"
+                f"WRITES = {json.dumps({k: str(v).format(me=username) for k, v in paths['writes'].items()})}\n"
                 f"HUB = {json.dumps({k: v.format(me=username) for k, v in paths['hub'].items()})}\n" + PROBE)
         printed = self.classroom.run_code(username, self.tokens[username], code)
         outcomes = json.loads(printed.strip().splitlines()[-1])
@@ -159,7 +165,9 @@ STUDENT_REFUSED = ["ben's home", "the exchange's inbound (all submissions)", "be
                    "the password hashes (passwords.json)", "hub API: list users", "hub API: list groups",
                    "hub API: ben's model", "the released feedback of everyone (exchange feedback)",
                    "write into the released notebook (exchange outbound)", "plant a course of her own in the exchange",
-                   "write into the course's nbgrader_config.py"]
+                   "write into the course's nbgrader_config.py", "the course directory where its staff see it "
+                   "(~/courses/dl101)", "the gradebook where staff see it (~/courses/dl101/gradebook.db)",
+                   "write into the course's nbgrader_config.py where staff see it"]
 
 
 def test_a_student_reaches_nothing_of_another_student_nor_of_the_course_staff(attempts: Attempts) -> None:
@@ -176,13 +184,16 @@ def test_a_student_reaches_nothing_of_another_student_nor_of_the_course_staff(at
 
 def test_the_course_staff_reach_their_course_and_nothing_else(attempts: Attempts) -> None:
     outcomes = attempts.probe("ines")
-    for label in ("the course directory", "the gradebook (gradebook.db)", "the hidden suites",
+    # Her course directory is mounted in her home (the formgrader wants it under the server's root), nowhere else.
+    for label in ("the course directory where its staff see it (~/courses/dl101)",
+                  "the gradebook where staff see it (~/courses/dl101/gradebook.db)", "the hidden suites",
                   "the reference solution", "ben's submitted notebook", "ben's submission folder",
                   "the exchange's inbound (all submissions)", "the released feedback of everyone (exchange feedback)",
-                  "write into the released notebook (exchange outbound)", "write into the course's nbgrader_config.py"):
+                  "write into the released notebook (exchange outbound)",
+                  "write into the course's nbgrader_config.py where staff see it"):
         assert outcomes[label].startswith("allowed"), (label, outcomes[label])
-    assert outcomes["the hub's state directory"] == "allowed: ['courses', 'exchange', 'homes', 'share']"
-    for label in ("ben's home", "ben's notes in his home", "the other course's directory",
+    assert outcomes["the hub's state directory"] == "allowed: ['exchange', 'homes', 'share']"
+    for label in ("ben's home", "ben's notes in his home", "the other course's directory", "the course directory",
                   "the issued passwords (credentials.txt)", "the password hashes (passwords.json)",
                   "the course's secret seed (grading_results/.secret)", "hub API: list users", "hub API: list groups",
                   "plant a course of her own in the exchange"):
@@ -239,8 +250,13 @@ def test_a_student_cannot_open_another_server_nor_the_formgrader_in_the_browser(
 
 
 def test_the_instructor_reaches_her_formgrader(attempts: Attempts) -> None:
-    response = attempts.sessions["ines"].get(f"{attempts.classroom.url}/user/ines/formgrader", timeout=60)
-    assert response.status_code == 200 and "formgrade" in response.text.lower()
+    response = attempts.sessions["ines"].get(f"{attempts.classroom.url}/user/ines/formgrader/manage_assignments",
+                                             timeout=60)
+    # nbgrader's error page is a 200 too ("the formgrader encountered an error"): the page must list the course's
+    # released assignment.
+    assert response.status_code == 200 and "encountered an error" not in response.text, response.text[-2000:]
+    listed = attempts.sessions["ines"].get(f"{attempts.classroom.url}/user/ines/formgrader/api/assignments", timeout=60)
+    assert "a01_gradient_descent" in [assignment["name"] for assignment in listed.json()], listed.text[:2000]
 
 
 def test_a_student_enrolled_in_two_courses_sees_both_assignment_lists(attempts: Attempts) -> None:

@@ -12,8 +12,8 @@ from rich.table import Table
 from ..course.assignment import Assignment, CourseError, autograded_cells, read_notebook
 from ..gradebook.batch import grade_batch
 from ..gradebook.course_dir import NbgraderCourse
-from ..gradebook.preprocessor import grading_service
 from ..gradebook.prestage import default_workers
+from ..gradebook.service_client import grading_service
 from ..grading.results import JobResult
 from ..sandbox.confine import Sandbox
 from . import output

@@ -29,8 +29,8 @@ from ..grading.results import JobResult, JobStatus
 from ..sandbox.cgroups import remove_stale_cgroups
 from ..sandbox.process import remove_stale_workdirs
 from .course_dir import NbgraderCourse, NbgraderError
-from .preprocessor import grading_service
 from .prestage import prestage
+from .service_client import grading_service
 from .submissions import SubmissionRefused, check_submission
 
 log = logging.getLogger(__name__)

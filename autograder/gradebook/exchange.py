@@ -36,6 +36,11 @@ one, and a student who has only such folders is refused with the reason.
 Without this, one malformed name stopped the whole collect, and a classmate
 could plant ``carol+a01+<a later time>`` to be collected as Carol's work.
 
+In a staff server of the classroom hub (`.service_client.grading_service`), the
+instructor's account cannot read the students' inbound folders: ``start()``
+asks the hub's grading service to collect instead (it runs the same class), and
+takes its outcomes.
+
 After ``start()`` the instance says who was collected (`collected`), who was
 refused and why (`refused`); `outcomes` turns that into one row per student.
 """
@@ -55,6 +60,7 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.utils import parse_utc
 from traitlets import Float, Unicode
 
+from .service_client import grading_service, service_request
 from .submissions import SubmissionRefused, check_submission, copy_submission
 
 
@@ -83,6 +89,21 @@ class LinkRefusingCollect(ExchangeCollect):
         self.collected: list[str] = []
         self.considered: list[str] = []
         self._staged: dict[str, Path] = {}  # inbound folder -> its checked, link-free copy
+
+    def start(self) -> Any:
+        service = grading_service()
+        if not service:
+            return super().start()
+        course, assignment, student = self.coursedir.course_id, self.coursedir.assignment_id, self.coursedir.student_id
+        answer = service_request(service, f"/courses/{course}/assignments/{assignment}/collect",
+                                 {"student": student if student != "*" else ""}, what=f"collecting {assignment}")
+        for student, status in answer["students"].items():
+            self.considered.append(student)
+            if status == "collected":
+                self.collected.append(student)
+            elif status.startswith("refused"):
+                self._refuse(student, status.removeprefix("refused").lstrip(": "))
+        return None
 
     def _refuse(self, student: str, why: str) -> None:
         self.refused[student] = why

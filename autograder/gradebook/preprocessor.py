@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +31,7 @@ from ..grading.job import GradingRecords, grade
 from ..grading.results import JobResult
 from ..sandbox.confine import SandboxUnavailable
 from ..sandbox.messages import DEFAULT_CAPS, Caps, student_traceback
-
-GRADING_SERVICE_ENV = "AUTOGRADER_GRADING_SERVICE"  # the classroom hub's grading service, set in staff servers
-SERVICE_TIMEOUT_S = 3600  # one notebook may wait behind a class's grading in the service's queue
-
-
-def grading_service() -> str:
-    """The hub's grading service this process must grade through ("" when it grades in its own sandbox).
-
-    Set by the classroom hub in staff servers, which run as the instructor, without the sandbox's privileges.
-    """
-    service = os.environ.get(GRADING_SERVICE_ENV, "")
-    return service if service and os.geteuid() != 0 else ""
-
-
-class GradingServiceError(RuntimeError):
-    """The hub's grading service did not grade the notebook; nothing was written."""
+from .service_client import grading_service, service_request
 
 
 class SandboxedGrading(NbGraderPreprocessor):
@@ -125,36 +107,12 @@ class SandboxedGrading(NbGraderPreprocessor):
 
 
 def grade_through_service(service: str, nb: NotebookNode, *, course: str, assignment: str, student: str,
-                          notebook_name: str, force: bool = False, timeout: float = SERVICE_TIMEOUT_S) -> JobResult:
+                          notebook_name: str, force: bool = False) -> JobResult:
     """Have the hub's grading service grade ``nb`` (it keeps the record in the course's grading records)."""
-    url = service.rstrip("/") + f"/courses/{course}/notebooks"
-    token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
-    if not token:
-        raise GradingServiceError(f"cannot ask the grading service at {service}: this process has no hub API token "
-                                  "($JUPYTERHUB_API_TOKEN); grade from a terminal or notebook of your hub server")
-    body = json.dumps({"assignment": assignment, "student": student, "notebook_name": notebook_name,
-                       "force": force, "notebook": nb}).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Authorization": f"token {token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            answer = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raise GradingServiceError(f"the grading service at {service} refused {student}/{assignment}: "
-                                  f"{_service_error(exc)}; nothing was written") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise GradingServiceError(f"the grading service at {service} did not answer ({reason}): ask the hub's admin "
-                                  "to check `autograder hub start` logs; nothing was written") from None
+    answer = service_request(service, f"/courses/{course}/notebooks",
+                             {"assignment": assignment, "student": student, "notebook_name": notebook_name,
+                              "force": force, "notebook": nb}, what=f"grading {student}/{assignment}")
     return JobResult.from_json(json.dumps(answer["result"]))
-
-
-def _service_error(exc: urllib.error.HTTPError) -> str:
-    """The service's own one-line reason (its JSON ``error``), else the HTTP status."""
-    try:
-        return str(json.loads(exc.read())["error"])
-    except (ValueError, KeyError, TypeError, OSError):
-        return f"HTTP {exc.code} {exc.reason}"
 
 
 def write_feedback(nb: NotebookNode, result: JobResult) -> None:

@@ -30,6 +30,14 @@ c.CourseDirectory.groupshared = True
 '''
 
 
+def course_rules_config(course: CourseSettings, prefix: str) -> str:
+    """The roster's rules of ``course`` as nbgrader configuration, for its course directory and staff servers."""
+    return (f"# Each student submits from their own account ({prefix}<student>): a folder in inbound written by any\n"
+            f"# other account is not theirs.\nc.LinkRefusingCollect.owner_prefix = {prefix!r}\n"
+            f"# The roster's late penalty: this fraction of the points per day (or part of one) late.\n"
+            f"c.PerDayLatePenalty.fraction_per_day = {course.late_penalty_per_day!r}\n")
+
+
 class HubError(RuntimeError):
     """The classroom cannot start or change: the message says what to do."""
 
@@ -105,7 +113,7 @@ def prepare_course(course: CourseSettings, state: HubState, prefix: str) -> list
     # Written again at each start, so that the roster's course_root is the one graded.
     nbgrader = NbgraderCourse.create(root, course.course_root, course.id, exchange=state.exchange)
     with open(root / "nbgrader_config.py", "a") as handle:
-        handle.write(HUB_EXTRA_CONFIG)
+        handle.write(HUB_EXTRA_CONFIG + course_rules_config(course, prefix))
     course_exchange = state.exchange / course.id
     for folder, mode in ((course_exchange, 0o2775), (course_exchange / "outbound", 0o2775),
                          (course_exchange / "inbound", 0o3773), (course_exchange / "feedback", 0o2771)):

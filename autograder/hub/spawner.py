@@ -24,9 +24,10 @@ from jupyterhub.spawner import LocalProcessSpawner
 from nbgrader.exchange.default import ExchangeSubmit
 from traitlets import Unicode, default
 
+from ..gradebook.feedback import MATHJAX_FILE
 from ..sandbox import confine
 from ..sandbox.confine import bwrap_binary, python_binds, python_prefixes, system_binds, traversable_parents
-from .classroom import HubState
+from .classroom import HubState, course_rules_config
 from .roster import CourseSettings, Roster, load_roster, staff_group, system_user
 
 # The sandbox's system files and a few more a server's terminal wants; /etc/passwd and /etc/group are the
@@ -169,9 +170,15 @@ class SandboxedSpawner(LocalProcessSpawner):
             names = ", ".join(other.id for other in courses[1:])
             others = (f"\n# Also staff of {names}: nbgrader's formgrader serves one course per server; in a terminal, "
                       "`cd` into another course directory to work on it.")
-        return STAFF_CONFIG.format(course_id=course.id, course_dir=str(self.hub_state.course_dir(course.id)),
+        return STAFF_CONFIG.format(course_id=course.id, course_dir=str(self.course_dir_in_home(course.id)),
                                    source=str(course.course_root / "assignments" / "source"),
-                                   course_root=str(course.course_root), others=others)
+                                   course_root=str(course.course_root), others=others
+                                   ) + course_rules_config(course, self.user_prefix)
+
+    def course_dir_in_home(self, course_id: str) -> Path:
+        """Where a staff server sees a course directory: under its home, the server's root, as the formgrader
+        requires (it refuses a course directory outside the notebook server's root)."""
+        return self.hub_state.home(self.user.name) / "courses" / course_id
 
     def write_identity(self, roster: Roster, account: pwd.struct_passwd) -> list[int]:
         """The server's own /etc/passwd and /etc/group: the person under their hub name (nbgrader takes the OS
@@ -208,10 +215,13 @@ class SandboxedSpawner(LocalProcessSpawner):
         writable = [home, self.hub_state.exchange]
         # The kernelspec, and the autograder package (PrivateSubmit, and configure() for staff): public code.
         readable = [self.hub_state.share, Path(__file__).resolve().parents[1]]
+        course_dirs = {}
         for course in roster.staff_courses(self.user.name):
-            writable.append(self.hub_state.course_dir(course.id))
+            course_dirs[self.hub_state.course_dir(course.id)] = self.course_dir_in_home(course.id)
             readable += [course.course_root / part for part in ("assignments", "reference", "data")
                          if (course.course_root / part).is_dir()]
+        if course_dirs:
+            readable.append(MATHJAX_FILE)  # feedback generated in the formgrader renders its formulas offline
         devices = list(getattr(self.gpu(roster), "device_nodes", []))
         # /etc first, traversable: bwrap would make it 0700 and the server could not read /etc/passwd (nbgrader
         # asks who it runs as) nor /etc/ssl.
@@ -224,6 +234,10 @@ class SandboxedSpawner(LocalProcessSpawner):
             args += ["--ro-bind", str(path), str(path)]
         for path in writable:
             args += ["--bind", str(path), str(path)]
+        for path, seen_at in course_dirs.items():
+            with contextlib.suppress(OSError):
+                seen_at.mkdir(parents=True)  # the mount point, in the person's own home
+            args += ["--bind", str(path), str(seen_at)]
         data = self.course_data(roster)
         if data is not None:
             # Notebooks read the course's data sets at ~/data, as in the grading sandbox.

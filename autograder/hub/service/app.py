@@ -225,6 +225,19 @@ class GradeHandler(Handler):
         self.finish({"job": job.to_dict()})
 
 
+class CollectHandler(Handler):
+    """nbgrader's collect for a staff server, whose account cannot read the students' inbound folders."""
+
+    async def post(self, course_id: str, assignment: str) -> None:
+        course, _ = self.course_for(course_id, staff=True)
+        student = self.body().get("student") or None
+        if student is not None:
+            student = safe_name(student, "student")
+        log.info("%s asks to collect %s of %s", self.username(), assignment, course_id)
+        students = await asyncio.to_thread(work.collect, course, safe_name(assignment, "assignment"), student)
+        self.finish({"students": students})
+
+
 class JobsHandler(Handler):
     def get(self, course_id: str, job_id: str | None = None) -> None:
         self.course_for(course_id, staff=True)
@@ -309,6 +322,7 @@ def make_app(service: GradingService, prefix: str) -> web.Application:
     return web.Application([
         (prefix + "oauth_callback", HubOAuthCallbackHandler),
         (prefix + course + r"/assignments/(?P<assignment>[A-Za-z0-9_.-]+)/grade", GradeHandler, args),
+        (prefix + course + r"/assignments/(?P<assignment>[A-Za-z0-9_.-]+)/collect", CollectHandler, args),
         (prefix + course + r"/jobs", JobsHandler, args),
         (prefix + course + r"/jobs/(?P<job_id>[A-Za-z0-9_.-]+)", JobsHandler, args),
         (prefix + course + r"/notebooks", NotebookHandler, args),
