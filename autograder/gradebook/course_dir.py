@@ -139,12 +139,13 @@ class NbgraderCourse:
         self._check(self.api().generate_assignment(assignment, force=True, create=True), "generate_assignment")
         return self.root / "release" / assignment
 
-    def collect(self, assignment: str) -> list[CollectOutcome]:
-        """``nbgrader collect --update``: each student's latest submission from the exchange, one row per student.
+    def collect(self, assignment: str, student: str | None = None) -> list[CollectOutcome]:
+        """``nbgrader collect --update``: each student's (or ``student``'s) latest submission from the exchange,
+        one row per student.
 
         Refused submissions (links: see `.exchange`) stay in the exchange and come back with the reason.
         """
-        api = self.api()
+        api = self.api(CourseDirectory={"student_id": student}) if student else self.api()
         api.coursedir.assignment_id = assignment
         app = api.exchange.Collect(coursedir=api.coursedir, authenticator=api.authenticator, parent=api)
         if not isinstance(app, LinkRefusingCollect):

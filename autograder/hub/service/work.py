@@ -24,12 +24,10 @@ import nbformat
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import GetGrades
-from nbgrader.utils import capture_log
 
 from ...course.assignment import Assignment
 from ...gradebook.batch import grade_batch
 from ...gradebook.course_dir import NbgraderCourse, NbgraderError
-from ...gradebook.exchange import LinkRefusingCollect
 from ...gradebook.feedback import HideHiddenTestMessages
 from ...gradebook.preprocessor import SandboxedGrading
 from ...gradebook.prestage import default_workers
@@ -58,15 +56,8 @@ def sync_deadlines(course: NbgraderCourse, settings: CourseSettings) -> None:
 
 def collect(course: NbgraderCourse, assignment: str, student: str | None = None) -> dict[str, str]:
     """nbgrader's ``collect --update`` (one student's or everyone's); student -> "collected"/"unchanged"/refusal."""
-    api = course.api(CourseDirectory={"student_id": student}) if student else course.api()
-    api.coursedir.assignment_id = assignment
-    app = api.exchange.Collect(coursedir=api.coursedir, authenticator=api.authenticator, parent=api)
-    if not isinstance(app, LinkRefusingCollect):
-        raise RuntimeError(f"{course.root / 'nbgrader_config.py'} does not refuse submissions holding links: "
-                           "it must call autograder's configure(); nothing was collected")
-    app.update = True
-    _ok(capture_log(app), "collect")
-    return {row.student: row.status if row.status != "refused" else f"refused: {row.why}" for row in app.outcomes()}
+    return {row.student: row.status if row.status != "refused" else f"refused: {row.why}"
+            for row in course.collect(assignment, student)}
 
 
 def result_summary(result: JobResult, *, tests: bool = True, hide_messages: bool = False) -> dict:
