@@ -30,6 +30,7 @@ from ..sandbox.confine import bwrap_binary
 from .accounts import PasswordStore, recorded_prefix
 from .classroom import HubError, HubState, prepare
 from .roster import Roster, load_roster
+from .service import service_spec
 
 HUB_CONFIG_DIR = Path(__file__).resolve().parents[2] / "hub_config"
 PROXY = HUB_CONFIG_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -137,15 +138,6 @@ class LaunchSettings:
         return f"http://{host}:{self.port}"
 
 
-def grading_service_spec(settings: LaunchSettings) -> dict | None:
-    """The grading service's entry (`autograder.hub.service`), or None where that module is not installed."""
-    try:
-        from .service import service_spec
-    except ImportError:
-        return None
-    return service_spec(settings.roster_path, settings.state_dir, settings.service_port, settings.user_prefix)
-
-
 def configure_hub(c: Any, settings: LaunchSettings) -> None:
     """Fill JupyterHub's config object ``c`` for the classroom described by ``settings``."""
     from .authenticator import RosterAuthenticator
@@ -187,13 +179,12 @@ def configure_hub(c: Any, settings: LaunchSettings) -> None:
     roles: list[dict] = [{"name": ADMIN_SERVICE, "services": [ADMIN_SERVICE],
                           "scopes": ["admin:users", "admin:groups", "list:users", "read:users", "list:groups",
                                      "read:groups"]}]
-    grading = grading_service_spec(settings)
-    if grading is not None:
-        services.append(grading)
-        # Everyone's requests reach the service; the service decides per endpoint who may do what.
-        user_scopes.append(f"access:services!service={grading['name']}")
-        token_scopes.append(f"access:services!service={grading['name']}")
-        c.SandboxedSpawner.grading_service_url = f"{settings.url}/services/{grading['name']}/"
+    grading = service_spec(settings.roster_path, settings.state_dir, settings.service_port, settings.user_prefix)
+    services.append(grading)
+    # Everyone's requests reach the service; the service decides per endpoint who may do what.
+    user_scopes.append(f"access:services!service={grading['name']}")
+    token_scopes.append(f"access:services!service={grading['name']}")
+    c.SandboxedSpawner.grading_service_url = f"{settings.url}/services/{grading['name']}/"
     roles.append({"name": "user", "scopes": user_scopes})
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles

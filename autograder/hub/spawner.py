@@ -28,6 +28,7 @@ from ..gradebook.feedback import MATHJAX_FILE
 from ..sandbox import confine
 from ..sandbox.confine import bwrap_binary, python_binds, python_prefixes, system_binds, traversable_parents
 from .classroom import HubState, course_rules_config
+from .gpu import GpuAssignment, GpuPolicy
 from .roster import CourseSettings, Roster, load_roster, staff_group, system_user
 
 # The sandbox's system files and a few more a server's terminal wants; /etc/passwd and /etc/group are the
@@ -124,15 +125,8 @@ class SandboxedSpawner(LocalProcessSpawner):
         env.update(self.gpu(roster).environment)
         return env
 
-    def gpu(self, roster: Roster) -> object:
-        """The GPU policy's assignment for this person (`autograder.hub.gpu`); CPU only without that module."""
-        try:
-            from .gpu import GpuPolicy
-        except ImportError:
-            from types import SimpleNamespace
-
-            self.log.info("autograder.hub.gpu is not installed: %s's kernels run on the CPU", self.user.name)
-            return SimpleNamespace(devices=[], environment={"CUDA_VISIBLE_DEVICES": ""}, device_nodes=[])
+    def gpu(self, roster: Roster) -> GpuAssignment:
+        """The GPU policy's assignment for this person (`autograder.hub.gpu`): none outside the GPU groups."""
         policy = GpuPolicy(parent=self, **({"gpu_groups": list(roster.hub.gpu_groups)} if roster.hub.gpu_groups
                                            else {}))
         return policy.assignment(self.user.name, roster.groups_of(self.user.name))
@@ -222,7 +216,7 @@ class SandboxedSpawner(LocalProcessSpawner):
                          if (course.course_root / part).is_dir()]
         if course_dirs:
             readable.append(MATHJAX_FILE)  # feedback generated in the formgrader renders its formulas offline
-        devices = list(getattr(self.gpu(roster), "device_nodes", []))
+        devices = self.gpu(roster).device_nodes
         # /etc first, traversable: bwrap would make it 0700 and the server could not read /etc/passwd (nbgrader
         # asks who it runs as) nor /etc/ssl.
         args = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
