@@ -37,7 +37,7 @@ hub: setup
 demo: $(STAMP)
 	$(VENV)/bin/autograder demo
 
-lint: $(STAMP)
+lint: setup
 	$(VENV)/bin/ruff check autograder tests reference assignments
 
 test: lint
