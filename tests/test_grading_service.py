@@ -142,19 +142,21 @@ class Hub:
         return None
 
     def as_instructor(self, *argv: str, service: str) -> subprocess.CompletedProcess:
-        """``autograder ARGV`` in ines's terminal: her own uid and groups, no root, her hub token."""
-        account = pwd.getpwnam(self.classroom.system_user("ines"))
-        env = {"PATH": "/usr/bin:/bin", "HOME": account.pw_dir, "PYTHONPATH": f"{REPO}:{site_packages()}",
-               "JUPYTERHUB_API_TOKEN": self.tokens["ines"], "AUTOGRADER_GRADING_SERVICE": service}
-        # Debian's python3.11: the venv's interpreter lives under /root, which no other user may enter.
-        command = ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--init-groups",
-                   "/usr/bin/python3.11", "-c", "import sys; from autograder.cli import main; sys.exit(main())",
-                   *argv]
-        return subprocess.run(command, env=env, cwd=account.pw_dir, capture_output=True, text=True, timeout=600)
+        """``autograder ARGV`` in a terminal of ines's own server: her uid and groups, her server's filesystem
+        (her course directory at ~/courses/<course>), her hub token; the grading service at ``service``."""
+        self.classroom.start_server("ines", self.tokens["ines"])
+        code = ("import json, os, subprocess, sys\n"
+                f"env = dict(os.environ, AUTOGRADER_GRADING_SERVICE={service!r})\n"
+                "done = subprocess.run([sys.executable, '-c', 'import sys; from autograder.cli import main; "
+                f"sys.exit(main())', *{list(argv)!r}], env=env, capture_output=True, text=True, timeout=540)\n"
+                "print(json.dumps([done.returncode, done.stdout, done.stderr]))")
+        printed = self.classroom.run_code("ines", self.tokens["ines"], code, timeout_s=600)
+        returncode, stdout, stderr = json.loads(printed.strip().splitlines()[-1])
+        return subprocess.CompletedProcess(list(argv), returncode, stdout, stderr)
 
-
-def site_packages() -> str:
-    return next(str(path) for path in (REPO / ".venv" / "lib").glob("python3*/site-packages"))
+    def staff_course_dir(self, course_id: str) -> Path:
+        """Where ines's server sees the course directory (mounted there by the hub's spawner)."""
+        return self.classroom.state_dir / "homes" / "ines" / "courses" / course_id
 
 
 def wait_for(what: str, check: Callable[[], object], limit_s: float = 600) -> object:
@@ -254,10 +256,10 @@ def test_instructor_grading_resumes_after_the_service_is_killed_mid_run(hub: Hub
 def test_an_instructors_own_grade_goes_through_the_service_and_a_down_service_loses_nothing(hub: Hub) -> None:
     course = hub.course("dl102")
     hub.submit("dl102", "grace")
-    collected = hub.as_instructor("collect", str(course.root), A01, service=hub.service_url)
+    seen = str(hub.staff_course_dir("dl102"))
+    collected = hub.as_instructor("collect", seen, A01, service=hub.service_url)
     assert collected.returncode == 0, collected.stdout + collected.stderr
-    graded = hub.as_instructor("grade", str(course.root), A01, "--student", "grace", "--workers", "1",
-                               service=hub.service_url)
+    graded = hub.as_instructor("grade", seen, A01, "--student", "grace", "--workers", "1", service=hub.service_url)
     print(f"\nines's `autograder grade` (uid {pwd.getpwnam(hub.classroom.system_user('ines')).pw_uid}):\n"
           f"{graded.stdout[-1500:]}")
     assert graded.returncode == 0, graded.stdout + graded.stderr
@@ -267,8 +269,7 @@ def test_an_instructors_own_grade_goes_through_the_service_and_a_down_service_lo
     before = course.scores(A01)
 
     down = f"http://127.0.0.1:{CLOSED_PORT}/services/grading/"
-    failed = hub.as_instructor("grade", str(course.root), A01, "--student", "grace", "--workers", "1", "--force",
-                               service=down)
+    failed = hub.as_instructor("grade", seen, A01, "--student", "grace", "--workers", "1", "--force", service=down)
     output = " ".join((failed.stdout + failed.stderr).split())
     print(f"\nwith the service down:\n{failed.stdout[-1200:]}")
     assert failed.returncode == 1

@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from autograder.hub.accounts import PasswordStore
+from autograder.sandbox.confine import bwrap_binary, traversable_parents
 from tests.classroom import REPO, Classroom, run_hub_command, start_classroom
 
 pytestmark = pytest.mark.slow
@@ -350,10 +351,17 @@ students = ["ben"]
 
 @pytest.mark.skipif(not Path("/usr/bin/python3.11").exists(), reason="needs an interpreter every user can run")
 def test_a_start_without_root_is_refused_with_its_message(tmp_path: Path) -> None:
-    """As nobody, with the system's python3.11 reading this checkout and the venv's packages."""
+    """As nobody, with the system's python3.11 reading this checkout and the venv's packages.
+
+    The checkout may sit in a folder only root can enter (a fresh clone in ``mktemp -d``): nobody sees it through
+    bubblewrap, with traversable parents, as the classroom's servers see the interpreter.
+    """
     site = next((REPO / ".venv" / "lib").glob("python3.*/site-packages"))
+    view = [bwrap_binary(), "--ro-bind", "/", "/", "--tmpfs", "/tmp", *traversable_parents([REPO, tmp_path]),
+            "--ro-bind", str(REPO), str(REPO), "--bind", str(tmp_path), str(tmp_path), "--proc", "/proc",
+            "--dev", "/dev", "--"]
     done = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", f"HOME={tmp_path}",
+        [*view, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", f"HOME={tmp_path}",
          f"PYTHONPATH={REPO}:{site}", "/usr/bin/python3.11", "-c",
          "import sys; from autograder.cli.hub import main; sys.exit(main())",
          "start", "--state-dir", str(tmp_path / "state"), "--port", str(PORT + 1)],
