@@ -21,6 +21,15 @@ def toy_assignment() -> Assignment:
 
 
 @pytest.fixture(scope="session")
+def a01_class_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """a01's sample class graded once, as `autograder demo` grades it (nbgrader, the sandbox): the course
+    directory, shared by the tests of its scores (test_a01) and of its diagnoses (test_mistakes)."""
+    from .sample_class import grade_sample_class
+
+    return grade_sample_class(tmp_path_factory, Assignment("a01_gradient_descent", REPO))
+
+
+@pytest.fixture(scope="session")
 def toy_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The toy assignment's release notebook, generated once by real nbgrader."""
     course = NbgraderCourse.create(tmp_path_factory.mktemp("toy-release"), TOY_ROOT)

@@ -13,7 +13,7 @@ from autograder.course.samples import expected_scores
 from autograder.grading.job import GradingRecords
 from autograder.grading.results import JobResult
 
-from .sample_class import assert_expected_scores, grade_sample_class
+from .sample_class import assert_expected_scores
 
 pytestmark = pytest.mark.slow  # the author's check and the demo class: real kernels, real nbgrader
 
@@ -35,8 +35,8 @@ def test_course_author_check_passes():
 
 
 @pytest.fixture(scope="module")
-def demo_course(tmp_path_factory) -> Path:
-    return grade_sample_class(tmp_path_factory, A01)
+def demo_course(a01_class_course) -> Path:
+    return a01_class_course
 
 
 def test_sample_class_gets_exactly_the_expected_scores(demo_course):

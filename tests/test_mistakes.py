@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from autograder.course.assignment import Assignment
-from autograder.course.samples import parse_sections
 from autograder.grading.handles import Handle
 from autograder.grading.suite import SecretRandom, load_reference, run_suite
 from autograder.sandbox.kernel import StudentKernel
@@ -24,6 +23,8 @@ from autograder.testing import (
     load_catalogue,
     tolerance_margin,
 )
+
+from .sample_class import class_results
 
 REPO = Path(__file__).resolve().parents[1]
 A01 = Assignment("a01_gradient_descent", REPO)
@@ -336,15 +337,11 @@ def grade(cells: list[str], seed: int) -> dict:
         return {t.test_id: t for t in run_suite(A01.suite_dir, kernel, load_reference(A01.reference_path), seed)}
 
 
-def sample_cells(student: str) -> list[str]:
-    """The sample's sections alone: a function it leaves as the stub is missing, so its tests fail with an error."""
-    return list(parse_sections((A01.samples_dir / f"{student}.py").read_text()).values())
-
-
 @pytest.fixture(scope="module")
-def graded_class() -> dict[str, dict]:
-    students = sorted(path.stem for path in A01.samples_dir.glob("*.py"))
-    return {student: grade(sample_cells(student), seed=3) for student in students}
+def graded_class(a01_class_course) -> dict[str, dict]:
+    """Each sample student's test results, from the class test_a01 grades through nbgrader (graded once)."""
+    return {student: {t.test_id: t for t in result.tests}
+            for student, result in class_results(a01_class_course, A01).items()}
 
 
 def diagnoses(tests: dict) -> dict[str, str]:
@@ -379,7 +376,8 @@ def test_a01_diagnosis_share_of_the_sample_class(graded_class, capsys):
              and wrong[key].message.splitlines()[0] == lines[EXPECTED[key[0]][key[1]]]}
     failed = sum(1 for tests in graded_class.values() for t in tests.values() if not t.passed)
     with capsys.disabled():
-        print(f"\na01 sample class (seed 3): {failed} failed tests, {len(wrong)} wrong answers (a value came back); "
+        print(f"\na01 sample class (the course's secret seed): {failed} failed tests, {len(wrong)} wrong answers "
+              "(a value came back); "
               f"{len(named)} diagnosed, {len(right)} rightly: {len(right) / len(wrong):.0%} of the wrong answers")
     assert right == named and len(right) >= 0.8 * len(wrong)
 
