@@ -64,6 +64,22 @@ from .service_client import grading_service, service_request
 from .submissions import SubmissionRefused, check_submission, copy_submission
 
 
+def written_by_another(folder: Path, student: str, owner_prefix: str) -> str:
+    """Why ``folder`` in the exchange's inbound is not ``student``'s own submission ("" when it is): each student
+    submits from their own system account ``<owner_prefix><student>``, so a folder another account wrote under
+    their name (a classmate's plant) is not theirs."""
+    expected = f"{owner_prefix}{student}"
+    uid = folder.lstat().st_uid
+    try:
+        owner = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        owner = f"uid {uid}"
+    if owner == expected:
+        return ""
+    return (f"the folder {folder.name} was written by {owner}, not by {expected}: only the student's own account "
+            "can submit for them; submit again from your own server")
+
+
 @dataclass(frozen=True)
 class CollectOutcome:
     """One student's latest submission in the exchange, after a collect."""
@@ -136,15 +152,7 @@ class LinkRefusingCollect(ExchangeCollect):
             return (f"the folder {record['filename']} is stamped {stamp:%Y-%m-%d %H:%M} UTC, in the future: not "
                     "a submission nbgrader made; submit again")
         if self.owner_prefix is not None:
-            expected = f"{self.owner_prefix}{record['username']}"
-            uid = os.lstat(path).st_uid
-            try:
-                owner = pwd.getpwuid(uid).pw_name
-            except KeyError:
-                owner = f"uid {uid}"
-            if owner != expected:
-                return (f"the folder {record['filename']} was written by {owner}, not by {expected}: only the "
-                        "student's own account can submit for them; submit again from your own server")
+            return written_by_another(Path(path), record["username"], self.owner_prefix)
         return ""
 
     def _sort_by_timestamp(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True, help="port on 127.0.0.1 to listen on")
     parser.add_argument("--user-prefix", default=None,
                         help="prefix of the people's system accounts, as the hub was started with "
-                             "(default: any prefix of the roster's form, like ag-)")
+                             "(default: the roster's [hub] user_prefix)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[grading %(asctime)s %(levelname)s] %(message)s")
     try:
@@ -31,7 +31,6 @@ def main(argv: list[str] | None = None) -> int:
               "(`autograder hub start` creates it)", file=sys.stderr)
         return 2
     try:
-        # Without --user-prefix, any account name of the roster's form (<prefix><username>) is checked.
         serve(args.roster.resolve(), args.state_dir.resolve(), args.port, args.user_prefix)
     except OSError as exc:
         print(f"grading service: cannot listen on 127.0.0.1:{args.port} ({exc.strerror}): pick a free port",

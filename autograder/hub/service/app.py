@@ -77,6 +77,10 @@ class GradingService:
             self._roster = (mtime, load_roster(self.roster_path))
         return self._roster[1]
 
+    def account_prefix(self) -> str:
+        """The people's system accounts' prefix: the hub's override (--user-prefix), else the roster's."""
+        return self.user_prefix if self.user_prefix is not None else self.roster().hub.user_prefix
+
     def course(self, course_id: str) -> tuple[NbgraderCourse, CourseSettings]:
         settings = self.roster().courses.get(course_id)
         if settings is None:
@@ -142,7 +146,7 @@ class GradingService:
             inbound = self.state_dir / "exchange" / settings.id / "inbound"
             assignments = set(settings.assignments) or set(settings.deadlines)
             fresh = InstantState(course_dir).new_submissions(inbound, set(settings.students), assignments,
-                                                             self.user_prefix)
+                                                             self.account_prefix())
             for name, student, assignment in fresh:
                 log.info("instant feedback: %s submitted %s (%s)", student, assignment, name)
                 self.submit(Job.new(settings.id, "instant", assignment, [student], "instant feedback"),

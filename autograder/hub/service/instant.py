@@ -18,18 +18,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pwd
 import re
 import threading
 from pathlib import Path
 
+from ...gradebook.exchange import written_by_another
 from .jobs import write_json
 
 log = logging.getLogger(__name__)
 
 # nbgrader's inbound names: <student>+<assignment>+<timestamp>[+<random>]; ids are nbgrader's safe names.
 SUBMISSION_DONE = "submission_secret.txt"  # the last file nbgrader's submit writes into an inbound folder
-_PREFIX = re.compile(r"^[a-z0-9]+-$")  # the roster's user_prefix (autograder.hub.roster)
 _INBOUND = re.compile(r"^(?P<student>[A-Za-z0-9_.@-]+)\+(?P<assignment>[A-Za-z0-9_.-]+)\+(?P<stamp>[^+/]+)(\+[^+/]*)?$")
 
 
@@ -39,23 +38,6 @@ def parse_inbound(name: str) -> tuple[str, str] | None:
     if match is None or name.startswith("."):
         return None
     return match["student"], match["assignment"]
-
-
-def submitted_by(owner: str, student: str, prefix: str | None) -> bool:
-    """Whether the system user ``owner`` who wrote an inbound folder is ``student``'s account (``<prefix><student>``).
-
-    Without the prefix, any prefix of the roster's form (lower-case letters and digits, one '-' at its end).
-    """
-    if prefix is not None:
-        return owner == f"{prefix}{student}"
-    return owner.endswith(student) and bool(_PREFIX.match(owner[: len(owner) - len(student)]))
-
-
-def owner_name(path: Path) -> str:
-    try:
-        return pwd.getpwuid(path.lstat().st_uid).pw_name
-    except KeyError:
-        return ""
 
 
 class InstantState:
@@ -77,7 +59,7 @@ class InstantState:
         return data
 
     def new_submissions(self, inbound: Path, students: set[str], assignments: set[str],
-                        prefix: str | None = None) -> list[tuple[str, str, str]]:
+                        prefix: str) -> list[tuple[str, str, str]]:
         """(folder name, student, assignment) of each submission not seen before, marked seen.
 
         A folder whose owner is not the student its name claims (another student's planted one) is skipped.
@@ -100,9 +82,9 @@ class InstantState:
                 parsed = parse_inbound(name)
                 if not parsed or parsed[0] not in students or parsed[1] not in assignments:
                     continue
-                if not submitted_by(owner_name(inbound / name), parsed[0], prefix):
-                    log.warning("%s: not written by %s's account, no instant feedback for it", inbound / name,
-                                parsed[0])
+                why = written_by_another(inbound / name, parsed[0], prefix)
+                if why:
+                    log.warning("no instant feedback: %s", why)
                     continue
                 fresh.append((name, *parsed))
             if len(data["seen"]) != len(seen):
