@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from autograder.sandbox import confine
+from autograder.sandbox import host as host_facts
 from autograder.sandbox.confine import NPROC_BACKSTOP, SANDBOX_HOME, SANDBOX_UID, Limits, MiB, Sandbox
 
 FIELDS = [item.name for item in fields(Limits)]
 ODD = Limits(notebook_timeout_s=123.5, cell_timeout_s=7.25, call_timeout_s=3.0, startup_timeout_s=11.0,
              memory_mb=1536, address_space_mb=9000, processes=17, output_bytes=4321, disk_mb=64, open_files=99,
-             threads=3, gpu=True)
+             threads=3, gpu=True, gpu_memory_mb=512)
 
 
 def test_the_odd_limits_change_every_field():
@@ -98,11 +99,17 @@ def test_wrong_types_in_a_file_name_the_file_and_the_key(tmp_path):
     assert str(raised.value).startswith(str(path))
 
 
-@pytest.mark.parametrize("key", [name for name in FIELDS if name != "gpu"])
+@pytest.mark.parametrize("key", [name for name in FIELDS if name not in ("gpu", "gpu_memory_mb")])
 @pytest.mark.parametrize("value", [0, -1])
 def test_non_positive_values_are_refused_naming_the_key(key, value):
     with pytest.raises(ValueError, match=rf"\[limits\] {key} = {value} must be greater than 0"):
         Limits.from_table({key: value})
+
+
+def test_a_gpu_memory_cap_of_0_means_none_and_a_negative_one_is_refused():
+    assert Limits.from_table({"gpu_memory_mb": 0}) == Limits()
+    with pytest.raises(ValueError, match=r"\[limits\] gpu_memory_mb = -1 must be 0 or more"):
+        Limits.from_table({"gpu_memory_mb": -1})
 
 
 @pytest.mark.parametrize("key", ["cell_timeout_s", "notebook_timeout_s"])
@@ -139,6 +146,9 @@ def host(monkeypatch):
     monkeypatch.setattr(confine.shutil, "which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(confine, "cgroup_roots", lambda: {})
     monkeypatch.setattr(confine.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(host_facts, "nvidia_smi_inventory",
+                        lambda: {"0": host_facts.GpuInfo("0", "0000:1a:00.0", 81920)})  # one 80 GiB GPU
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.setattr(subprocess, "Popen", refuse)
     monkeypatch.setattr(subprocess, "run", refuse)
     return monkeypatch
@@ -183,6 +193,9 @@ def test_wrap_holds_prlimit_bwrap_and_setpriv_for_the_limits(host, tmp_path):
     env = dict(pairs(outer, "--setenv"))
     assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "3"
     assert env["HOME"] == SANDBOX_HOME and env["JUPYTER_RUNTIME_DIR"] == str(runtime)
+    # gpu on, 512 MiB of the 81920 MiB GPU per job: PyTorch's allocator is told the fraction, rounded down
+    assert env["CUDA_VISIBLE_DEVICES"] == "0" and env["AUTOGRADER_GPU_MEMORY_CAP_MB"] == "512"
+    assert env["PYTORCH_CUDA_ALLOC_CONF"] == "per_process_memory_fraction:0.006250"
 
     assert f"--reuid={SANDBOX_UID}" in inner and f"--regid={SANDBOX_UID}" in inner
     for flag in ("--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"):
@@ -193,7 +206,7 @@ def test_wrap_holds_prlimit_bwrap_and_setpriv_for_the_limits(host, tmp_path):
 def test_wrap_without_a_gpu_hides_the_devices(host, tmp_path):
     argv = Sandbox(Limits(), tmp_path).wrap(KERNEL)
     env = dict(pairs(argv, "--setenv"))
-    assert env["CUDA_VISIBLE_DEVICES"] == ""
+    assert env["CUDA_VISIBLE_DEVICES"] == "" and "PYTORCH_CUDA_ALLOC_CONF" not in env
     assert "--dev-bind" not in argv
     assert option(argv, "--tmpfs") == ["/tmp", SANDBOX_HOME]
     assert f"--as={Limits().address_space_mb * MiB}" in argv and f"--nproc={Limits().processes}" in argv

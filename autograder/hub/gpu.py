@@ -29,15 +29,23 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets import Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
-MEMORY_CAP_VARIABLE = "AUTOGRADER_GPU_MEMORY_CAP_MB"
+# The GPU inventory and the allocator's cap are the sandbox's too (grading jobs' ``gpu_memory_mb``): one copy.
+from ..sandbox.host import (  # noqa: F401 (GpuInfo and parse_nvidia_smi: this module's names too)
+    ALLOCATOR_VARIABLE,
+    MEMORY_CAP_VARIABLE,
+    GpuInfo,
+    allocator_setting,
+    memory_fraction,
+    nvidia_smi_inventory,
+    parse_nvidia_smi,
+)
+
 # Besides its own /dev/nvidiaN, a CUDA process needs the driver's control node and the unified-memory nodes.
 CONTROL_NODES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools")
 
@@ -55,27 +63,6 @@ class GpuAssignment:
     device_nodes: list[str]
 
 
-@dataclass(frozen=True)
-class GpuInfo:
-    """One GPU as nvidia-smi reports it: CUDA's index (PCI bus order), its PCI address, its memory."""
-
-    index: str
-    bus_id: str
-    memory_mb: int
-
-
-def parse_nvidia_smi(text: str) -> dict[str, GpuInfo]:
-    """Read ``nvidia-smi --query-gpu=index,pci.bus_id,memory.total --format=csv,noheader,nounits``."""
-    gpus = {}
-    for line in text.splitlines():
-        fields = [field.strip() for field in line.split(",")]
-        if len(fields) == 3 and fields[0].isdigit() and fields[2].isdigit():
-            index, bus_id, memory = fields
-            # nvidia-smi writes an 8-digit PCI domain in capitals, the driver's /proc a 4-digit one in lower case.
-            gpus[index] = GpuInfo(index, bus_id[-12:].lower(), int(memory))
-    return gpus
-
-
 def parse_driver_minors(informations: dict[str, str]) -> dict[str, str]:
     """PCI address -> N of /dev/nvidiaN, from the driver's ``/proc/driver/nvidia/gpus/<address>/information``."""
     minors = {}
@@ -83,20 +70,6 @@ def parse_driver_minors(informations: dict[str, str]) -> dict[str, str]:
         if found := re.search(r"^Device Minor:\s*(\d+)", text, re.MULTILINE):
             minors[address.lower()] = found.group(1)
     return minors
-
-
-@functools.cache
-def nvidia_smi_inventory() -> dict[str, GpuInfo]:
-    """The host's GPUs by nvidia-smi, once per process; empty where there is no nvidia-smi or it fails."""
-    binary = shutil.which("nvidia-smi")
-    if binary is None:
-        return {}
-    try:
-        done = subprocess.run([binary, "--query-gpu=index,pci.bus_id,memory.total",
-                               "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return {}
-    return parse_nvidia_smi(done.stdout) if done.returncode == 0 else {}
 
 
 @functools.cache
@@ -179,7 +152,7 @@ class GpuPolicy(Configurable):
             MEMORY_CAP_VARIABLE: str(self.memory_cap_mb),
         }
         if self.memory_cap_mb:
-            environment["PYTORCH_CUDA_ALLOC_CONF"] = f"per_process_memory_fraction:{self.memory_fraction(devices)}"
+            environment[ALLOCATOR_VARIABLE] = allocator_setting(self.memory_fraction(devices))
         return GpuAssignment(devices=devices, environment=environment, device_nodes=self._nodes_of(devices))
 
     def memory_fraction(self, devices: list[str]) -> str:
@@ -190,8 +163,7 @@ class GpuPolicy(Configurable):
             raise GpuPolicyError(f"GpuPolicy.memory_cap_mb is {self.memory_cap_mb} but the memory of GPU "
                                  f"{','.join(devices)} is unknown (no answer from nvidia-smi): set "
                                  "GpuPolicy.device_memory_mb to one GPU's memory in MiB")
-        fraction = min(1.0, self.memory_cap_mb / total)
-        return f"{int(fraction * 1_000_000) / 1_000_000:.6f}"
+        return memory_fraction(self.memory_cap_mb, total)
 
     def _devices_of(self, username: str) -> list[str]:
         count, available = self.per_user_devices, self.devices

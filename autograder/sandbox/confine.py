@@ -31,7 +31,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from . import host
 from .cgroups import cgroup_roots
+from .host import gpu_devices
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +50,12 @@ class SandboxUnavailable(RuntimeError):
     """Isolation was required but this host cannot provide it."""
 
 
-def _limit(default: float | int | bool, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+class HostLimitTooLow(SandboxUnavailable):
+    """A limit the grader inherited from its host is below what any kernel needs; the message says what to do."""
+
+
+def _limit(default: float | int | bool, help: str, least: int = 1) -> Any:
+    return field(default=default, metadata={"help": help, "least": least})
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ class Limits:
     threads: int = _limit(2, "BLAS/OpenMP threads, and (with a cpu cgroup) the cores' worth of CPU time the kernel "
                              "gets")
     gpu: bool = _limit(False, "expose the host's GPUs to the kernel (CPU only when false or when there is none)")
+    gpu_memory_mb: int = _limit(0, "GPU memory each job may take through PyTorch when gpu is on (0: no cap); also "
+                                   "how many jobs share a GPU at once", least=0)
 
     @classmethod
     def from_toml(cls, path: Path) -> Limits:
@@ -97,8 +105,10 @@ class Limits:
             if not fits:
                 raise ValueError(f"{where}: [limits] {key} = {value!r} must be {kind.__name__}, "
                                  f"like the default {known[key].default!r}")
-            if kind is not bool and not value > 0:
-                raise ValueError(f"{where}: [limits] {key} = {value!r} must be greater than 0")
+            least = known[key].metadata["least"]
+            if kind is not bool and not (value > 0 if least else value >= 0):
+                raise ValueError(f"{where}: [limits] {key} = {value!r} must be greater than 0"
+                                 if least else f"{where}: [limits] {key} = {value!r} must be 0 or more")
         return replace(cls(), **{key: float(v) if type(known[key].default) is float else v
                                  for key, v in table.items()})
 
@@ -149,6 +159,7 @@ class Sandbox:
         roots = cgroup_roots()
         memory_cgroup = roots.get("memory")
         gpu = self.limits.gpu and bool(gpu_devices())
+        rlimits = self.rlimits()
         return [
             Protection("namespaces (bwrap)", bwrap is not None,
                        f"no network, own PID/IPC/UTS namespaces via {bwrap}" if bwrap
@@ -159,8 +170,9 @@ class Sandbox:
                        f"uid {self.uid}, no capabilities" if root
                        else "grader is not root: kernel keeps the grader's uid"),
             Protection("rlimits", shutil.which("prlimit") is not None,
-                       f"address space {self.limits.address_space_mb} MiB, {self.nproc()} processes of the uid, "
-                       f"files up to {self.limits.disk_mb} MiB, {self.limits.open_files} open files"),
+                       f"address space {rlimits['as'] // MiB} MiB, {rlimits['nproc']} processes of the uid, "
+                       f"files up to {rlimits['fsize'] // MiB} MiB, {rlimits['nofile']} open files"),
+            *self.clamped(),
             Protection("memory cgroup", memory_cgroup is not None,
                        f"{self.limits.memory_mb} MiB in {memory_cgroup}" if memory_cgroup
                        else f"no writable cgroup: memory watched by polling ({self.limits.memory_mb} MiB)"),
@@ -170,11 +182,39 @@ class Sandbox:
             Protection("cpu cgroup", "cpu" in roots,
                        f"{self.limits.threads} cores' worth of CPU time" if "cpu" in roots
                        else "no writable cpu cgroup: a kernel may take every core"),
-            Protection("gpu", gpu, "GPU devices visible" if gpu else "CPU only (CUDA_VISIBLE_DEVICES empty)"),
+            Protection("gpu", gpu, host.gpu_environment(self.limits.gpu_memory_mb)[1] if gpu
+                       else "CPU only (CUDA_VISIBLE_DEVICES empty)"),
         ]
+
+    def wanted_rlimits(self) -> dict[str, int]:
+        """The kernel's resource limits as the assignment asks, by prlimit's names (`host.HOST_LIMITS`)."""
+        return {"as": self.limits.address_space_mb * MiB, "nproc": self.nproc(), "fsize": self.limits.disk_mb * MiB,
+                "nofile": self.limits.open_files, "core": 0}
+
+    def rlimits(self) -> dict[str, int]:
+        """The kernel's resource limits as applied: the assignment's, each clamped to what this host allows.
+
+        Soft and hard alike: `wrap` gives them to prlimit; a kernel started another way sets them with
+        ``resource.setrlimit(host.HOST_LIMITS[name].resource, (value, value))`` before it execs.
+        """
+        return {name: host.clamp(name, value) for name, value in self.wanted_rlimits().items()}
+
+    def clamped(self) -> list[Protection]:
+        """A row per limit the host holds below the assignment's: what the kernel gets instead."""
+        rows = []
+        applied = self.rlimits()
+        for name, wanted in self.wanted_rlimits().items():
+            if applied[name] < wanted:
+                limit = host.HOST_LIMITS[name]
+                unit = " MiB" if limit.unit == MiB else ""
+                rows.append(Protection(limit.label, True,
+                                       f"clamped to the host's {applied[name] // limit.unit}{unit} ({limit.ulimit}); "
+                                       f"the assignment asks for {wanted // limit.unit}{unit}"))
+        return rows
 
     def check(self) -> list[Protection]:
         """Return the protections, refusing to go on without isolation when it is required."""
+        self.check_host_limits()
         report = self.protections()
         missing = [p for p in report if not p.active and p.name in ("namespaces (bwrap)", "unprivileged uid")]
         if missing:
@@ -187,6 +227,19 @@ class Sandbox:
                 )
             log.error("GRADING WITHOUT ISOLATION: %s", message)
         return report
+
+    def check_host_limits(self) -> None:
+        """Refuse, saying what to do, when the host's address-space limit is below what any kernel needs."""
+        wanted = self.limits.address_space_mb
+        granted = self.rlimits()["as"] // MiB
+        if granted < wanted and granted < host.KERNEL_ADDRESS_SPACE_FLOOR_MB:
+            raise HostLimitTooLow(
+                f"this host limits the grader's address space to {granted} MiB (ulimit -v {granted * 1024}, "
+                f"inherited from the shell or service that started it), below the "
+                f"{host.KERNEL_ADDRESS_SPACE_FLOOR_MB} MiB a kernel needs to start with torch imported; the "
+                f"assignment asks for {wanted} MiB. Start the grader where `ulimit -v` is unlimited or at least "
+                f"{wanted * 1024} (`ulimit -v unlimited` in its shell; LimitAS=infinity in a systemd unit), or "
+                "run it with CAP_SYS_RESOURCE")
 
     def wrap(self, kernel_argv: list[str]) -> list[str]:
         """Return ``kernel_argv`` wrapped in every available layer of confinement."""
@@ -202,9 +255,7 @@ class Sandbox:
         else:
             argv = ["env", "-i", *(f"{k}={v}" for k, v in self.environment().items()), *argv]
         if shutil.which("prlimit"):
-            limits = self.limits
-            argv = ["prlimit", f"--as={limits.address_space_mb * MiB}", f"--nproc={self.nproc()}",
-                    f"--fsize={limits.disk_mb * MiB}", f"--nofile={limits.open_files}", "--core=0", "--", *argv]
+            argv = ["prlimit", *(f"--{name}={value}" for name, value in self.rlimits().items()), "--", *argv]
         if self.cgroups:
             # Join the cgroups before exec so every descendant is accounted from the start.
             join = " && ".join(f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}" for group in self.cgroups)
@@ -233,8 +284,10 @@ class Sandbox:
             "IPYTHONDIR": f"{SANDBOX_HOME}/.ipython",
             "MPLCONFIGDIR": f"{SANDBOX_HOME}/.config/matplotlib",
             "JUPYTER_RUNTIME_DIR": str(self.runtime_dir),
-            "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "0") if self.limits.gpu else "",
+            "CUDA_VISIBLE_DEVICES": "",
         }
+        if self.limits.gpu:
+            env.update(host.gpu_environment(self.limits.gpu_memory_mb)[0])
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # host CPU quirks, see the env notes
             if key in os.environ:
                 env[key] = os.environ[key]
@@ -338,6 +391,3 @@ def bwrap_binary() -> str | None:
         log.warning("bwrap at %s does not work on this host", candidate)
     return None
 
-
-def gpu_devices() -> list[str]:
-    return sorted(str(p) for p in Path("/dev").glob("nvidia*"))
