@@ -4,7 +4,9 @@ The kernel holds its session key, so it can send any message, signed, in any
 shape. These functions turn what arrives into plain, bounded, well-typed
 notebook outputs (or drop it), without a kernel: they are tested on forged
 messages directly. They also define the errors a call into student code
-raises in a hidden test (`StudentCodeError` and its kinds).
+raises in a hidden test (`StudentCodeError` and its kinds), and tell an error
+of the student's code that ran the GPU out of memory (`gpu_out_of_memory`)
+from the grader's own failures.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from . import wire
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Output data nbformat keeps as JSON; any other MIME type's data must be text.
 _JSON_MIME = re.compile(r"^application/(.*\+)?json$")
+# A GPU allocation refused: PyTorch's error (torch.OutOfMemoryError, "CUDA out of memory. Tried to allocate ...",
+# also past the job's per_process_memory_fraction) or CUDA's own. The host's RAM running out is not one of them.
+_GPU_OUT_OF_MEMORY = re.compile(r"\b(torch\.(cuda\.)?)?OutOfMemoryError\b|CUDA out of memory|CUDA error: out of memory")
+GPU_OUT_OF_MEMORY = "your code ran out of GPU memory"
 
 
 @dataclass(frozen=True)
@@ -65,10 +71,29 @@ def clip(text: str, limit: int) -> str:
     return f"{text[:head]}\n[... {len(text) - limit} characters cut ...]\n{text[len(text) - (limit - head):]}"
 
 
+def gpu_out_of_memory(error: str) -> bool:
+    """Whether an error of the student's code (a cell's or a call's traceback) is the GPU running out of memory."""
+    return _GPU_OUT_OF_MEMORY.search(error) is not None
+
+
+def gpu_memory_advice(cap_mb: int) -> str:
+    """What a student whose code ran the GPU out of memory is told: the job's cap (``gpu_memory_mb``), what to do."""
+    cap = f"the job's cap is {cap_mb} MiB" if cap_mb else "the job has no cap of its own: the GPU itself was full"
+    return (f"{GPU_OUT_OF_MEMORY} ({cap}): use smaller batches (or a smaller model), free the tensors you no longer "
+            "need (del them, then torch.cuda.empty_cache()), and compute under torch.no_grad() where you need no "
+            "gradients")
+
+
 class StudentCodeError(AssertionError):
-    """The student's code failed while a hidden test needed it."""
+    """The student's code failed while a hidden test needed it.
+
+    One that ran the GPU out of memory says so first, before the traceback (which a feedback's length may
+    cut); the grading job adds the job's cap and what to do (`gpu_memory_advice`).
+    """
 
     def __init__(self, message: str, traceback: str = "") -> None:
+        if gpu_out_of_memory(traceback):
+            message = f"{message}: {GPU_OUT_OF_MEMORY}"
         super().__init__(message + (f"\n\nYour code raised:\n{traceback}" if traceback else ""))
         self.traceback = traceback
 
