@@ -42,8 +42,11 @@ def prepare_demo_workdir(workdir: Path, course_root: Path, *, force: bool = Fals
 
 
 def demo_command(root: Path, workdir: Path, assignment_ids: list[str], *, force: bool = False,
-                 workers: int | None = None) -> int:
-    """One course with every asked assignment (default: each with a sample class), its class submitted and graded."""
+                 workers: int | None = None, ray: str | None = None) -> int:
+    """One course with every asked assignment (default: each with a sample class), its class submitted and graded.
+
+    ``workers`` jobs at a time, or on the Ray cluster at ``ray`` (see `grade_command`).
+    """
     assignment_ids = assignment_ids or assignments_with_samples(root)
     if not assignment_ids:
         raise CourseError(f"no assignment of {root} has a sample class (assignments/samples/<id>/): nothing to demo")
@@ -61,7 +64,8 @@ def demo_command(root: Path, workdir: Path, assignment_ids: list[str], *, force:
         output.console.print(f"released {assignment.id} and submitted its {len(students)} sample students: "
                              f"{', '.join(students)}")
         code = max(code, grade_command(course, assignment.id, students, force=False,
-                                       expected=expected_scores(assignment.samples_dir), workers=workers))
+                                       expected=expected_scores(assignment.samples_dir), workers=workers,
+                                       ray=ray))
         graded[assignment.id] = students
     csv_path = course.export_csv(workdir / "grades.csv")
     for assignment_id, students in graded.items():

@@ -51,7 +51,12 @@ def collect_command(course: NbgraderCourse, assignment_id: str) -> int:
 
 
 def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str], force: bool,
-                  expected: dict[str, dict] | None = None, workers: int | None = None) -> int:
+                  expected: dict[str, dict] | None = None, workers: int | None = None,
+                  ray: str | None = None) -> int:
+    """Autograde ``students`` (default: every submission), ``workers`` at a time or on the Ray cluster ``ray``.
+
+    ``ray`` None: the course config's cluster, if any (``SandboxedGrading.ray_address``); "": none.
+    """
     course.check_ready_to_grade(assignment_id)
     students = students or course.submitted_students(assignment_id)
     if not students:
@@ -63,10 +68,12 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=output.console) as progress:
         workers = default_workers() if workers is None else workers
-        task = progress.add_task(f"grading {assignment_id}" + (f", {workers} jobs at a time" if workers > 1 else ""),
-                                 total=len(students))
+        address = configured_ray(course) if ray is None else ray
+        where = f" on the Ray cluster {address}" if address else f", {workers} jobs at a time" if workers > 1 else ""
+        task = progress.add_task(f"grading {assignment_id}{where}", total=len(students))
         results = grade_batch(
             course, assignment_id, students, force=force, workers=workers,
+            **({} if ray is None else {"ray_address": ray}),  # None: grade_batch reads the course config's
             on_start=lambda student: progress.update(task, description=f"grading {assignment_id}: {student}"),
             on_done=lambda student, outcome: progress.advance(task),
             on_wait=lambda: progress.console.print("another grading run holds this course's lock: waiting for it"),
@@ -75,6 +82,11 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
     output.console.print(batch_summary(results, time.monotonic() - started), highlight=False)
     failures = [student for student, result in results.items() if not result.graded]
     return 1 if failures else 0
+
+
+def configured_ray(course: NbgraderCourse) -> str:
+    """The Ray cluster the course config names (``c.SandboxedGrading.ray_address``), "" for none."""
+    return str(course.config().SandboxedGrading.get("ray_address", ""))
 
 
 def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str, JobResult],

@@ -35,6 +35,16 @@ def common_options(*, top_level: bool) -> argparse.ArgumentParser:
     return common
 
 
+def add_ray_option(command: argparse.ArgumentParser) -> None:
+    """``--ray ADDRESS``: the batch's jobs on a Ray cluster (docs/scale-out.md) instead of local processes."""
+    command.add_argument("--ray", metavar="ADDRESS", default=None,
+                         help="grade the jobs on this Ray cluster: HOST:PORT of its head, ray://HOST:PORT, \"auto\" "
+                              "(the cluster this machine belongs to) or \"local\" (one of this machine's cores, "
+                              "for the batch); \"\" grades locally even when the course config names a cluster "
+                              "(default: the course's c.SandboxedGrading.ray_address, else local processes; "
+                              "--workers is then ignored)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=DESCRIPTION,
                                      parents=[common_options(top_level=True)])
@@ -55,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--workers", type=int, default=None,
                        help="grading jobs run at once (default: one per core this process may use); 1 grades "
                             "one submission at a time")
+    add_ray_option(grade)
 
     validate = commands.add_parser("validate", parents=common, help="run a notebook's public checks in the sandbox")
     validate.add_argument("notebook", type=Path,
@@ -101,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workers", type=int, default=None,
                       help="grading jobs run at once (default: one per core this process may use); 1 grades "
                            "one submission at a time")
+    add_ray_option(demo)
 
     selftest = commands.add_parser("selftest", parents=common, help="the platform's own checks on this host")
     selftest.add_argument("what", choices=["security"],

@@ -76,6 +76,14 @@ class SandboxedGrading(NbGraderPreprocessor):
         help="Characters of one hidden test's failure message kept in the record and the feedback.",
     ).tag(config=True)
 
+    ray_address = Unicode(
+        "",
+        help="Grade the batch's jobs on this Ray cluster ahead of nbgrader's run (autograder grade and demo): "
+             "HOST:PORT of its head, ray://HOST:PORT (Ray Client), \"auto\" (the cluster this machine belongs to) "
+             "or \"local\" (a cluster of this machine's cores for the batch). Empty: local worker processes. "
+             "See docs/scale-out.md for what the nodes need.",
+    ).tag(config=True)
+
     @property
     def caps(self) -> Caps:
         return Caps(result_bytes=self.max_result_bytes, error_chars=self.max_error_chars,
