@@ -21,15 +21,19 @@ STUDENTS, EXPECTED = TOY_CLASS, TOY_CLASS_SCORES
 def test_parallel_jobs_end_in_the_gradebook_a_serial_run_gives(toy_course, toy_release, caplog):
     for student, solutions in STUDENTS.items():
         submit(toy_course, student, "toy", fill_solutions(toy_release, solutions))
+    # ann hands in amy's notebook: graded once, for amy (the first of the two), and reused for ann.
+    submit(toy_course, "ann", "toy", fill_solutions(toy_release, STUDENTS["amy"]))
     # A submission whose folder is refused is left to nbgrader's run, which refuses it with its reason.
     (toy_course.root / "submitted" / "dee" / "toy").mkdir(parents=True)
     (toy_course.root / "submitted" / "dee" / "toy" / "toy.ipynb").symlink_to(toy_release)
     with caplog.at_level(logging.INFO, logger="autograder.grading.job"):
-        outcomes = grade_batch(toy_course, "toy", [*STUDENTS, "dee"], workers=2)
-    assert toy_course.scores("toy") == EXPECTED
+        outcomes = grade_batch(toy_course, "toy", [*STUDENTS, "ann", "dee"], workers=2)
+    assert toy_course.scores("toy") == {**EXPECTED, "ann": EXPECTED["amy"]}
+    assert outcomes["ann"].graded
     assert outcomes["dee"].status == "refused" and "link" in outcomes["dee"].error
     adopted = [r.getMessage() for r in caplog.records if "graded ahead of nbgrader's run" in r.getMessage()]
-    assert sorted(message.split("/")[0] for message in adopted) == sorted(STUDENTS)  # each graded once, in parallel
+    # Each distinct submission graded once, in parallel; ann's is amy's.
+    assert sorted(message.split("/")[0] for message in adopted) == sorted(STUDENTS)
     records = GradingRecords(toy_course.root / "grading_results")
     assert not (records.staging().root / "toy").exists()
     # A second run reuses the records: nothing is graded again, in parallel or not.

@@ -72,12 +72,11 @@ def ray_cluster() -> Iterator[tuple[str, psutil.Process]]:
     process = psutil.Process(head.pid)
     try:
         address = f"127.0.0.1:{port}"
-        for _ in range(60):
-            status = subprocess.run([str(RAY), "status", "--address", address], env=env, capture_output=True)
-            if status.returncode == 0 and b"CPU" in status.stdout:
+        for _ in range(600):  # `ray start` says so once the head's processes (and its node) are up
+            if "Ray runtime started" in (Path(temp) / "head.log").read_text():
                 break
             assert head.poll() is None, (Path(temp) / "head.log").read_text()[-3000:]
-            time.sleep(1)
+            time.sleep(0.2)
         else:
             pytest.fail(f"the test's Ray cluster did not start: {(Path(temp) / 'head.log').read_text()[-3000:]}")
         yield address, process
@@ -127,9 +126,10 @@ class WorkerKiller(threading.Thread):
                         else None
                     if student is None or self.killed[student] >= self.budget.get(student, 0):
                         continue
-                    # Mid-job: its sandboxed kernel is running (or it has been grading for a second).
+                    # Mid-job: its sandboxed kernel is running (or it has been grading for a second); a
+                    # job that crashes its worker for good does so as soon as it starts.
                     first = seen.setdefault(worker.pid, time.monotonic())
-                    if worker.children() or time.monotonic() - first > 1:
+                    if student == DOOMED or worker.children() or time.monotonic() - first > 1:
                         worker.kill()
                         self.killed[student] += 1
 
