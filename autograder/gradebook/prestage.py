@@ -58,12 +58,16 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class _Job:
-    """What a worker process needs to grade one submission as the preprocessor would (plain, picklable data)."""
+    """What a worker process or Ray node needs to grade one submission as the preprocessor would (plain data).
+
+    The notebook travels in the job (the one hashed here), so a node needs the course tree but not the
+    nbgrader course directory.
+    """
 
     course_root: Path
     assignment: str
     student: str
-    notebook_path: Path
+    notebook: str
     staging_root: Path
     seed: int
     require_isolation: bool
@@ -132,7 +136,8 @@ def _jobs_for(course: NbgraderCourse, assignment: str, students: list[str], reco
         notebook_path = course.root / "submitted" / student / assignment / f"{assignment}.ipynb"
         try:
             check_submission(notebook_path.parent, within=course.root / "submitted")
-            sha = submission_hash(nbformat.read(notebook_path, as_version=4))
+            notebook = nbformat.read(notebook_path, as_version=4)
+            sha = submission_hash(notebook)
         except Exception:  # a refused folder or unreadable notebook: nbgrader's run refuses it, saying why
             continue
         if sha in seen:
@@ -141,7 +146,7 @@ def _jobs_for(course: NbgraderCourse, assignment: str, students: list[str], reco
         previous = JobResult.load(records.path(assignment, student, assignment))
         if previous is not None and previous.graded and previous.key == (sha, suite_version):
             continue  # nbgrader's run reuses the record (and so do later students with the same submission)
-        jobs.append(_Job(root, assignment, student, notebook_path, staging_root=records.staging().root,
+        jobs.append(_Job(root, assignment, student, nbformat.writes(notebook), staging_root=records.staging().root,
                          seed=_seed(secret, assignment, student, sha), require_isolation=settings.require_isolation,
                          caps=settings.caps))
     return jobs
@@ -169,7 +174,7 @@ def _die_with_grader(grader_pid: int) -> None:
 
 def grade_job(job: _Job, records: GradingRecords) -> JobResult:
     """Grade one submission into ``records`` exactly as the preprocessor would (in a worker or on a Ray node)."""
-    notebook = nbformat.read(job.notebook_path, as_version=4)
+    notebook = nbformat.reads(job.notebook, as_version=4)
     return grade(notebook, Assignment(job.assignment, job.course_root), student=job.student,
                  notebook_name=job.assignment, records=records, seed=job.seed,
                  require_isolation=job.require_isolation, caps=job.caps)
