@@ -36,6 +36,7 @@ CATEGORIES: dict[str, str] = {
     "banned_ops": "call a banned primitive",
     "messages": "make the grader hold what the kernel sends",
     "lookup": "score a threshold by looking hidden examples up in readable labelled data",
+    "leftovers": "leave state behind for the next student graded, or see one graded at the same time",
 }
 
 # Tight limits keep the time-outs short; honest work in the toy course needs a fraction of each.
