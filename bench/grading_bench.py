@@ -49,7 +49,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere: the checkout's a
 from autograder.course.assignment import Assignment, CourseError, assignments_with_samples  # noqa: E402
 from autograder.course.samples import expected_scores, submit_samples  # noqa: E402
 from autograder.gradebook.batch import grade_batch  # noqa: E402
-from autograder.gradebook.course_dir import NbgraderCourse  # noqa: E402
+from autograder.gradebook.course_dir import NbgraderCourse, NbgraderError  # noqa: E402
 from autograder.gradebook.prestage import default_workers  # noqa: E402
 from autograder.grading.job import GradingRecords  # noqa: E402
 from autograder.grading.reference_check import verify_suite  # noqa: E402
@@ -93,6 +93,7 @@ class Figures:
     overheads_s: list[float] = field(default_factory=list)  # one per job of the serial runs
     job_walls_s: list[float] = field(default_factory=list)
     stock_scores: dict[str, float] = field(default_factory=dict)
+    stock_failed: dict[str, str] = field(default_factory=dict)  # student -> why stock nbgrader could not grade
     ours_scores_as_expected: bool = True
     grader_warnings: list[str] = field(default_factory=list)  # e.g. a parallel job that fell back to serial
 
@@ -141,14 +142,25 @@ def prepare(assignment: Assignment, workdir: Path, limit: int | None = None) -> 
     return Classes(assignment, ours, stock, students)
 
 
-def run_stock(classes: Classes) -> float:
-    """Stock nbgrader autograde (forced) of every submission; the seconds it took. Checks each notebook ran."""
+def run_stock(classes: Classes, failed: dict[str, str]) -> float:
+    """Stock nbgrader autograde (forced) of every submission; the seconds it took. Checks each notebook ran.
+
+    A submission stock nbgrader cannot grade (a student's code that kills its kernel) still costs its time;
+    it goes into ``failed`` with nbgrader's reason.
+    """
     started_wall, started = time.time(), time.monotonic()
     for student in classes.students:
-        classes.stock.autograde(classes.assignment.id, student)
+        try:
+            classes.stock.autograde(classes.assignment.id, student)
+        except NbgraderError as exc:
+            failed[student] = exc.summary()
+        else:
+            failed.pop(student, None)
     elapsed = time.monotonic() - started
     assignment = classes.assignment.id
     for student in classes.students:
+        if student in failed:
+            continue
         path = classes.stock.root / "autograded" / student / assignment / f"{assignment}.ipynb"
         if not path.is_file() or path.stat().st_mtime < started_wall - 1:
             raise BenchError(f"stock nbgrader wrote no new {path}: it did not grade {student}")
@@ -156,6 +168,9 @@ def run_stock(classes: Classes) -> float:
                     if cell.cell_type == "code" and cell.get("execution_count") is not None]
         if not executed:
             raise BenchError(f"stock nbgrader did not execute {path}: its time would not be a grading time")
+    if len(failed) == len(classes.students):
+        raise BenchError(f"stock nbgrader graded none of {assignment}'s submissions; first failure: "
+                         f"{next(iter(failed.values()))}")
     return elapsed
 
 
@@ -199,7 +214,7 @@ def bench_assignment(assignment: Assignment, workdir: Path, *, rounds: int, work
     figures = Figures(assignment.id, len(classes.students), workers)
     expected = expected_scores(assignment.samples_dir)
     for number in range(1, rounds + 1):
-        figures.stock_s.append(run_stock(classes))
+        figures.stock_s.append(run_stock(classes, figures.stock_failed))
         elapsed, results = run_ours(classes, 1, figures.grader_warnings)
         figures.ours_1_s.append(elapsed)
         figures.overheads_s += [job_overhead(result) for result in results.values()]
@@ -211,11 +226,11 @@ def bench_assignment(assignment: Assignment, workdir: Path, *, rounds: int, work
             + f" for {len(classes.students)} submissions")
     ours_totals = totals(classes.ours.scores(assignment.id))
     figures.ours_scores_as_expected = all(ours_totals.get(s) == expected[s]["total"] for s in classes.students)
-    figures.stock_scores = {s: v for s, v in totals(classes.stock.scores(assignment.id)).items()
-                            if s in classes.students}
-    if len(figures.stock_scores) != len(classes.students):
-        raise BenchError(f"stock nbgrader's gradebook has scores for {len(figures.stock_scores)} of "
-                         f"{len(classes.students)} students of {assignment.id}")
+    graded = [s for s in classes.students if s not in figures.stock_failed]
+    figures.stock_scores = {s: v for s, v in totals(classes.stock.scores(assignment.id)).items() if s in graded}
+    if len(figures.stock_scores) != len(graded):
+        raise BenchError(f"stock nbgrader's gradebook has scores for {len(figures.stock_scores)} of the "
+                         f"{len(graded)} submissions of {assignment.id} it graded")
     return figures
 
 
@@ -258,8 +273,11 @@ def format_table(rows: list[dict]) -> str:
 def checks_line(summary: dict) -> str:
     """What shows the runs graded for real: stock's scores came out, ours' scores are the expected ones."""
     figures, scores = summary["figures"], summary["figures"]["stock_scores"]
+    failed = figures["stock_failed"]
     return (f"{figures['assignment']}: stock scored {len(scores)}/{figures['students']} submissions "
-            f"(public checks only: totals {min(scores.values()):g} to {max(scores.values()):g}); ours "
+            f"(public checks only: totals {min(scores.values()):g} to {max(scores.values()):g})"
+            + (f", and could not grade {', '.join(failed)} ({next(iter(failed.values()))})" if failed else "")
+            + "; ours "
             + ("graded every submission with its expected score" if figures["ours_scores_as_expected"]
                else "gave scores that differ from expected_scores.json: check the grader before trusting its times")
             + f"; ours' job wall median {summary['extra']['job wall med s']:.2f} s, "
@@ -310,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                                        workers=args.workers, limit=args.students,
                                        say=lambda line: print(line, flush=True))
             summaries.append(summarize(figures))
-    except (BenchError, CourseError) as exc:
+    except (BenchError, CourseError, NbgraderError) as exc:
         print(f"bench stopped: {exc}", file=sys.stderr)
         return 1
     finally:
