@@ -85,7 +85,8 @@ def test_only_the_gpus_memory_is_told_as_such(error, is_gpu):
 
 def test_the_advice_names_the_cap_or_its_absence():
     assert gpu_memory_advice(2048).startswith("your code ran out of GPU memory (the job's cap is 2048 MiB): ")
-    assert "no cap of its own" in gpu_memory_advice(0)
+    assert gpu_memory_advice(0).startswith(
+        "your code ran out of GPU memory (the job has no cap of its own; the GPU itself was full): use smaller")
 
 
 # ----------------------------------------------------------------- how many jobs at once

@@ -36,7 +36,14 @@ import nbformat
 
 from ..course.assignment import Assignment, autograded_cells
 from ..sandbox.kernel import StudentKernel
-from ..sandbox.messages import DEFAULT_CAPS, GPU_OUT_OF_MEMORY, Caps, gpu_memory_advice, gpu_out_of_memory
+from ..sandbox.messages import (
+    DEFAULT_CAPS,
+    GPU_OUT_OF_MEMORY,
+    Caps,
+    gpu_memory_advice,
+    gpu_memory_note,
+    gpu_out_of_memory,
+)
 from .results import CellRecord, JobResult
 from .suite import load_reference, run_suite
 
@@ -149,15 +156,15 @@ def identical_record(records: GradingRecords, assignment: str, student: str, key
 
 def note_gpu_memory(result: JobResult, cap_mb: int) -> None:
     """Tell a cell or test that ran the GPU out of memory from any other failure, with the cap and what to do."""
-    advice = gpu_memory_advice(cap_mb)
+    advice, note = gpu_memory_advice(cap_mb), gpu_memory_note(cap_mb)
     for cell in result.cells:
         if cell.status == "error" and gpu_out_of_memory(cell.error):
             cell.error = f"{advice}\n\n{cell.error}"
-            result.sandbox_events.append(f"cell {cell.index + 1}: {advice.split(':')[0]}")
+            result.sandbox_events.append(f"cell {cell.index + 1}: {note}")
     for test in result.tests:
         if test.student_error and GPU_OUT_OF_MEMORY in test.message:
             test.message = test.message.replace(GPU_OUT_OF_MEMORY, advice, 1)
-            result.sandbox_events.append(f"{test.test_id}: {advice.split(':')[0]}")
+            result.sandbox_events.append(f"{test.test_id}: {note}")
 
 
 def grade(notebook: nbformat.NotebookNode, assignment: Assignment, *, student: str, notebook_name: str,

@@ -76,10 +76,15 @@ def gpu_out_of_memory(error: str) -> bool:
     return _GPU_OUT_OF_MEMORY.search(error) is not None
 
 
+def gpu_memory_note(cap_mb: int) -> str:
+    """That the student's code ran the GPU out of memory, and the job's cap (``gpu_memory_mb``; 0: none)."""
+    cap = f"the job's cap is {cap_mb} MiB" if cap_mb else "the job has no cap of its own; the GPU itself was full"
+    return f"{GPU_OUT_OF_MEMORY} ({cap})"
+
+
 def gpu_memory_advice(cap_mb: int) -> str:
-    """What a student whose code ran the GPU out of memory is told: the job's cap (``gpu_memory_mb``), what to do."""
-    cap = f"the job's cap is {cap_mb} MiB" if cap_mb else "the job has no cap of its own: the GPU itself was full"
-    return (f"{GPU_OUT_OF_MEMORY} ({cap}): use smaller batches (or a smaller model), free the tensors you no longer "
+    """What a student whose code ran the GPU out of memory is told: `gpu_memory_note`, and what to do."""
+    return (f"{gpu_memory_note(cap_mb)}: use smaller batches (or a smaller model), free the tensors you no longer "
             "need (del them, then torch.cuda.empty_cache()), and compute under torch.no_grad() where you need no "
             "gradients")
 
