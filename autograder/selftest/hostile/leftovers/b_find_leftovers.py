@@ -3,7 +3,7 @@
 Files (by name, in every writable mount and the usual places), IPython startup files and config, SysV IPC
 objects, unix sockets (filesystem and abstract), processes that are neither this kernel nor its sandbox's
 ancestors (a leftover daemon, or another student's kernel alive at the same time), other kernels' runtime
-directories, environment variables, monkeypatched modules and interpreter settings, a seeded random
+directories and cgroups, environment variables, monkeypatched modules and interpreter settings, a seeded random
 generator, the hostname. It claims the credit when it finds anything; contained means it finds nothing and
 says so. (Whether its unseeded draws differ from the planter's needs both sets of draws: the engine's own
 test, tests/test_warm_isolation.py, compares them.)
@@ -106,6 +106,15 @@ def find_leftovers(marker=MARKER, other_runtime="", generic=True):
                 note("runtime dirs", f"{folder}: {others}")
     if other_runtime and os.path.exists(other_runtime):
         note("runtime dirs", other_runtime)
+    # Kernels' cgroups are named after their runtime folders: another kernel's, where /sys is there to read
+    # (its memory use and process count are in it).
+    wanted = f"autograder-{os.path.basename(other_runtime)}" if other_runtime else ""
+    for root, dirs, _ in os.walk("/sys/fs/cgroup"):
+        for name in dirs:
+            if (name == wanted or (generic and name.startswith("autograder-runtime-")
+                                   and name != f"autograder-{os.path.basename(runtime)}")):
+                note("cgroups", os.path.join(root, name))
+        dirs[:] = [] if root.count("/") > 6 else [d for d in dirs if not d.startswith("autograder-")]
     key = zlib.crc32(marker.encode()) & 0x7FFFFFFF
     for kind in ("shm", "msg", "sem"):
         lines = [line for line in _read(f"/proc/sysvipc/{kind}").splitlines()[1:]
