@@ -1,6 +1,6 @@
 """Grading on a Ray cluster (`gradebook.ray_jobs`): a local cluster of worker processes grades a01's class.
 
-The cluster is a real one (``ray start --head`` with 2 CPUs, its own worker processes), the grading real
+The cluster is a real one (``ray start --head``, its own worker processes), the grading real
 (sandboxed kernels, nbgrader's run adopting the records). A watcher kills Ray's worker processes mid-job,
 found by their process title (``ray::grade <student>/<assignment>``, the task's name).
 """
@@ -31,7 +31,7 @@ from autograder.course.samples import build_submission, expected_scores, write_s
 from autograder.gradebook.batch import grade_batch
 from autograder.gradebook.course_dir import NbgraderCourse
 from autograder.gradebook.prestage import prestage
-from autograder.gradebook.ray_jobs import MAX_RETRIES, RayUnavailable
+from autograder.gradebook.ray_jobs import MAX_RETRIES, RayUnavailable, remove_folders_of_dead_workers
 from autograder.grading.job import GradingRecords
 
 from .conftest import REPO
@@ -56,14 +56,17 @@ def free_port(first: int, last: int) -> int:
 
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[tuple[str, psutil.Process]]:
-    """A Ray cluster of this machine (2 CPUs) started for the module: its address and head process."""
+    """A Ray cluster of this machine started for the module: its address and head process.
+
+    4 CPUs as Ray counts them: a01's jobs reserve their 2 threads each, so two jobs grade at once (on 2 cores).
+    """
     temp = tempfile.mkdtemp(prefix="ag-ray-", dir="/tmp")  # short: Ray's socket paths must fit in 107 characters
     # Ports of this project's tests (18400-18499): the head's, its agent's, and its workers' (Ray's default
     # range for workers, 10002-19999, would hold the head's).
     port, agent = free_port(18400, 18409), free_port(18410, 18419)
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     with open(Path(temp) / "head.log", "w") as log:
-        head = subprocess.Popen([str(RAY), "start", "--head", "--block", "--num-cpus", "2", "--num-gpus", "0",
+        head = subprocess.Popen([str(RAY), "start", "--head", "--block", "--num-cpus", "4", "--num-gpus", "0",
                                  "--port", str(port), "--dashboard-agent-listen-port", str(agent),
                                  "--min-worker-port", "18420", "--max-worker-port", "18499",
                                  "--include-dashboard", "false", "--disable-usage-stats",
@@ -104,6 +107,7 @@ def stop_cluster(head: subprocess.Popen, process: psutil.Process, temp: str) -> 
     head.wait(timeout=10)
     left = [p.pid for p in psutil.process_iter(["cmdline"]) if temp in " ".join(p.info["cmdline"] or [])]
     shutil.rmtree(temp, ignore_errors=True)
+    remove_folders_of_dead_workers()  # the job folder of the last worker killed mid-job
     assert not left, f"the test's Ray cluster left processes behind: {left}"
 
 

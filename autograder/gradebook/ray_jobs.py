@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 LOCAL = "local"  # ray_address meaning: start a Ray cluster of this machine's cores for the batch, then stop it
 MAX_RETRIES = 2  # attempts after a worker died mid-job (killed, out of memory, its node gone)
 CONNECT_TIMEOUT_S = 10
+JOB_FOLDER_PREFIX = "autograder-rayjob-"  # + the worker's pid: a task's records before they go to the driver
 
 
 class RayJob(Protocol):
@@ -89,8 +90,17 @@ def grade_on_ray(address: str, jobs: Sequence[RayJob], grade_job: Callable[[Any,
 
 def _graded_on_node(grade_job: Callable[[Any, GradingRecords], JobResult], job: RayJob) -> str:
     """On a Ray worker: grade ``job`` into a folder of this task's own and return the record (JSON)."""
-    with tempfile.TemporaryDirectory(prefix="autograder-ray-") as folder:
+    remove_folders_of_dead_workers()
+    with tempfile.TemporaryDirectory(prefix=f"{JOB_FOLDER_PREFIX}{os.getpid()}-") as folder:
         return grade_job(job, GradingRecords(Path(folder))).to_json()
+
+
+def remove_folders_of_dead_workers() -> None:
+    """The job folders of workers killed mid-job (nothing else removes them): named after their worker's pid."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{JOB_FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(JOB_FOLDER_PREFIX).split("-")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _import_ray(address: str) -> Any:
@@ -128,7 +138,7 @@ def _connect(ray: Any, address: str) -> _Session:
         _check_reachable(address)
         if address == LOCAL:
             # Short (/tmp, not the course): Ray's socket paths must fit in 107 characters.
-            temp_dir = tempfile.mkdtemp(prefix="autograder-ray-", dir="/tmp")
+            temp_dir = tempfile.mkdtemp(prefix="autograder-raycluster-", dir="/tmp")
             ray.init(include_dashboard=False, _temp_dir=temp_dir, **quiet)
         elif address.startswith("ray://"):  # Ray Client: the cluster's head runs the driver's side
             ray.init(address=address, logging_level=logging.WARNING)
