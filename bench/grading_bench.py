@@ -118,8 +118,20 @@ def machine() -> dict:
         answer = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
                                 capture_output=True, text=True, check=False)
         gpu = ", ".join(answer.stdout.split("\n")).strip(", ") if answer.returncode == 0 else ""
-    return {"cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)), "cpu": cpu,
+    return {"code": code_version(), "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)), "cpu": cpu,
             "load_1min": round(os.getloadavg()[0], 2), "gpu": gpu or "none", "python": platform.python_version()}
+
+
+def code_version() -> str:
+    """The checkout's commit, and whether autograder/ differs from it: the figures are of that code."""
+    def git(*args: str) -> str:
+        answer = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False)
+        return answer.stdout.strip() if answer.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "unknown (not a git checkout)"
+    return commit + (" + uncommitted changes in autograder/" if git("status", "--porcelain", "autograder") else "")
 
 
 def prepare(assignment: Assignment, workdir: Path, limit: int | None = None) -> Classes:
@@ -319,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own ORM chatter, on every autograde
     info = machine()
     print(f"machine: {info['usable_cores']} of {info['cores']} cores usable ({info['cpu']}), "
-          f"GPU: {info['gpu']}, load {info['load_1min']} at start; Python {info['python']}", flush=True)
+          f"GPU: {info['gpu']}, load {info['load_1min']} at start; Python {info['python']}; code {info['code']}",
+          flush=True)
     base = args.workdir or Path(tempfile.mkdtemp(prefix="grading-bench-"))
     summaries = []
     try:
