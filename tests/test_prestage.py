@@ -30,6 +30,7 @@ def test_parallel_jobs_end_in_the_gradebook_a_serial_run_gives(toy_course, toy_r
         outcomes = grade_batch(toy_course, "toy", [*STUDENTS, "ann", "dee"], workers=2)
     assert toy_course.scores("toy") == {**EXPECTED, "ann": EXPECTED["amy"]}
     assert outcomes["ann"].graded
+    assert any(r.getMessage() == "ann/toy: identical to amy's submission, graded once" for r in caplog.records)
     assert outcomes["dee"].status == "refused" and "link" in outcomes["dee"].error
     adopted = [r.getMessage() for r in caplog.records if "graded ahead of nbgrader's run" in r.getMessage()]
     # Each distinct submission graded once, in parallel; ann's is amy's.

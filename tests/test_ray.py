@@ -146,27 +146,32 @@ def test_a_ray_cluster_grades_like_local_workers_and_loses_no_job(ray_cluster, t
     for student in STUDENTS:
         write_submission(course.root / "submitted", student, ASSIGNMENT.id,
                          build_submission(release, ASSIGNMENT.samples_dir / f"{student}.py"))
+    # ann hands in alice's notebook: graded once on the cluster, for alice; ann's is a copy of that record.
+    write_submission(course.root / "submitted", "ann", ASSIGNMENT.id,
+                     build_submission(release, ASSIGNMENT.samples_dir / "alice.py"))
     with open(course.root / "nbgrader_config.py", "a") as config:  # the course config names the cluster
         config.write(f"\nc.SandboxedGrading.ray_address = {json.dumps(address)}\n")
     killer = WorkerKiller(head, {KILLED_ONCE: 1, DOOMED: MAX_RETRIES + 1})
     killer.start()
     try:
         with caplog.at_level(logging.INFO, logger="autograder"):
-            outcomes = grade_batch(course, ASSIGNMENT.id, STUDENTS, workers=1)  # Ray, whatever the workers
+            outcomes = grade_batch(course, ASSIGNMENT.id, [*STUDENTS, "ann"], workers=1)  # Ray, whatever the workers
     finally:
         killer.stop.set()
         killer.join()
     assert killer.killed == {KILLED_ONCE: 1, DOOMED: MAX_RETRIES + 1}
     # The same gradebook as local grading gives (the sample class's expected scores), every record kept.
     expected = expected_scores(ASSIGNMENT.samples_dir)
-    assert course.scores(ASSIGNMENT.id) == {student: expected[student]["cells"] for student in STUDENTS}
-    assert all(outcomes[student].graded for student in STUDENTS)
+    expected["ann"] = expected["alice"]
+    assert course.scores(ASSIGNMENT.id) == {student: expected[student]["cells"] for student in [*STUDENTS, "ann"]}
+    assert all(outcome.graded for outcome in outcomes.values())
     records = GradingRecords(course.root / "grading_results")
-    assert all(records.path(ASSIGNMENT.id, s, ASSIGNMENT.id).is_file() for s in STUDENTS)
+    assert all(records.path(ASSIGNMENT.id, s, ASSIGNMENT.id).is_file() for s in [*STUDENTS, "ann"])
     messages = [record.getMessage() for record in caplog.records]
     adopted = sorted(m.split("/")[0] for m in messages if "graded ahead of nbgrader's run" in m)
     assert adopted == sorted(set(STUDENTS) - {DOOMED})  # the killed-once job was retried on the cluster
     assert any(m.startswith(f"{DOOMED}: grading on the Ray cluster failed") for m in messages)  # then graded here
+    assert f"ann/{ASSIGNMENT.id}: identical to alice's submission, graded once" in messages
 
 
 def test_an_unreachable_cluster_is_refused_in_seconds_saying_what_to_do(toy_course):

@@ -147,17 +147,9 @@ def _jobs_for(course: NbgraderCourse, assignment: str, students: list[str], reco
         if previous is not None and previous.graded and previous.key == (sha, suite_version):
             continue  # nbgrader's run reuses the record (and so do later students with the same submission)
         jobs.append(_Job(root, assignment, student, nbformat.writes(notebook), staging_root=records.staging().root,
-                         seed=_seed(secret, assignment, student, sha), require_isolation=settings.require_isolation,
+                         seed=job_seed(secret, assignment, sha), require_isolation=settings.require_isolation,
                          caps=settings.caps))
     return jobs
-
-
-def _seed(secret: bytes, assignment: str, student: str, sha: str) -> int:
-    """The job's seed, as `grading.job.grade` derives it (the submission's: identical ones share it)."""
-    try:
-        return job_seed(secret, assignment, sha)
-    except TypeError:  # TRANSITION: grading.job before its seed stopped depending on the student; drop with it
-        return job_seed(secret, assignment, student, sha)  # type: ignore[call-arg]
 
 
 def _die_with_grader(grader_pid: int) -> None:

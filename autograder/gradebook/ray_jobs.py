@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..course.assignment import CourseError
-from ..grading.job import GradingRecords
+from ..grading.job import GradingRecords, index_identical
 from ..grading.results import JobResult
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,9 @@ def grade_on_ray(address: str, jobs: Sequence[RayJob], grade_job: Callable[[Any,
             if result.graded:
                 # The driver's own names for the record, never the node's: a node writes nothing of the course.
                 result.save(staging.path(job.assignment, job.student, job.assignment))
+                # Graded under the course's seed for this submission (prestage's): it stands for identical
+                # submissions, which nbgrader's run finds through the index (the node's folder had none).
+                index_identical(staging, result)
                 staged += 1
         return staged
     finally:
