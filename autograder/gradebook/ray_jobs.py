@@ -43,6 +43,7 @@ class RayJob(Protocol):
 
     assignment: str
     student: str
+    seed: int
 
 
 class RayUnavailable(CourseError):
@@ -78,6 +79,10 @@ def grade_on_ray(address: str, jobs: Sequence[RayJob], grade_job: Callable[[Any,
             except Exception as exc:  # a worker that died MAX_RETRIES + 1 times, or the job's own error
                 log.warning("%s: grading on the Ray cluster failed (%s); nbgrader's run grades it", job.student,
                             _first_line(exc))
+                continue
+            if (result.student, result.assignment, result.seed) != (job.student, job.assignment, job.seed):
+                log.warning("%s: the Ray cluster sent back a record of another job (%s/%s); nbgrader's run grades "
+                            "it", job.student, result.student, result.assignment)
                 continue
             if result.graded:
                 # The driver's own names for the record, never the node's: a node writes nothing of the course.
