@@ -38,6 +38,7 @@ from .messages import (
     check_ops,
 )
 from .process import WORKDIR_PREFIX, KernelProcess
+from .warm import WarmKernelProcess, ZygoteFailed, warm_enabled
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,16 @@ class StudentKernel:
 
     def _start(self) -> None:
         self._stop()
-        process = KernelProcess(self._workdir, self.limits, data_dir=self.data_dir, files=self.files,
-                                require_isolation=self.require_isolation, max_message_bytes=self.caps.message_bytes)
+        options = {"data_dir": self.data_dir, "files": self.files, "require_isolation": self.require_isolation,
+                   "max_message_bytes": self.caps.message_bytes}
+        process = None
+        if warm_enabled():
+            try:
+                process = WarmKernelProcess(self._workdir, self.limits, **options)
+            except ZygoteFailed as exc:  # grading goes on, only slower
+                log.warning("starting the kernel cold: %s", exc)
+        if process is None:
+            process = KernelProcess(self._workdir, self.limits, **options)
         self.protections = process.protections
         self._process = process
         self.generation += 1

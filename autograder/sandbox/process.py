@@ -36,6 +36,7 @@ from .confine import Limits, Protection, Sandbox
 log = logging.getLogger(__name__)
 
 WORKDIR_PREFIX = "autograder-"
+ZYGOTE_PREFIX = "agzygote-"  # a warm zygote's folder (see `warm`); both are named prefix + grader pid + "-..."
 # Messages of each channel the grader's end queues: with the relay's one, at most this many + 1 messages of
 # `Caps.message_bytes` wait in the grader per channel, however fast the kernel sends (a bigger message stops
 # the kernel: see `relay`).
@@ -49,6 +50,12 @@ class SandboxedKernelManager(KernelManager):
     """A KernelManager whose kernel command runs inside a `Sandbox`."""
 
     sandbox = AnyTrait()
+    started_elsewhere = AnyTrait(None)  # for a kernel this manager did not start: a callable saying whether it lives
+
+    async def _async_is_alive(self) -> bool:
+        if self.started_elsewhere is not None:
+            return bool(self.started_elsewhere())
+        return await super()._async_is_alive()
 
     @property
     def kernel_spec(self) -> KernelSpec:
@@ -243,11 +250,12 @@ class KernelProcess:
 def remove_stale_workdirs(temp_root: Path | None = None) -> list[Path]:
     """Remove the kernel folders of graders that are gone (killed before they could clean up); return them."""
     removed = []
-    for folder in Path(temp_root or tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*-*"):
-        owner = folder.name.removeprefix(WORKDIR_PREFIX).partition("-")[0]
-        if owner.isdigit() and not psutil.pid_exists(int(owner)):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
+    for prefix in (WORKDIR_PREFIX, ZYGOTE_PREFIX):
+        for folder in Path(temp_root or tempfile.gettempdir()).glob(f"{prefix}*-*"):
+            owner = folder.name.removeprefix(prefix).partition("-")[0]
+            if owner.isdigit() and not psutil.pid_exists(int(owner)):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
     return removed
 
 

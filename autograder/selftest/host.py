@@ -18,6 +18,7 @@ import torch
 
 from ..sandbox.confine import SANDBOX_UID
 from ..sandbox.kernel import StudentCodeError, StudentKernel
+from ..sandbox.warm import zygote_pids
 from .cases import REPO, SELFTEST_LIMITS
 
 VICTIM_SOURCE = "import torch\nSENTINEL = 42\ndef double(x):\n    return x + x\ndef sentinel():\n    return SENTINEL"
@@ -117,7 +118,8 @@ class Host:
 
     def _children(self) -> set[int]:
         try:
-            return {p.pid for p in psutil.Process().children(recursive=True)} - self.victim_tree()
+            # Warm zygotes outlive every job by design (the kernels they fork do not, and are counted).
+            return {p.pid for p in psutil.Process().children(recursive=True)} - self.victim_tree() - zygote_pids()
         except psutil.Error:
             return set()
 

@@ -1,0 +1,339 @@
+"""Warm sandboxes: kernels forked from a zygote that imported torch once, each confined on its own.
+
+A cold kernel costs a bubblewrap start, an interpreter, ipykernel and ``import torch`` (seconds of CPU) for
+every submission. `Zygote` pays that once per grader process and sandbox shape: it starts
+`zygote_server` inside the same bubblewrap sandbox a cold kernel gets, which imports the course's packages
+and then forks, per kernel, a process with fresh namespaces, home, /tmp, cgroups, rlimits and uid (see
+`zygote_server` for the layers). `WarmKernelProcess` is a `KernelProcess` whose kernel comes from there;
+everything after the start (the relay, the client, limits, memory, how it ended) is the same.
+
+The warm path is taken where it can give every protection of the cold one: as root with a working bwrap.
+Elsewhere, or with ``AUTOGRADER_WARM=0`` in the grader's environment, kernels start cold.
+"""
+
+from __future__ import annotations
+
+import array
+import atexit
+import json
+import logging
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+from collections import OrderedDict
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import zmq
+
+from . import relay
+from .confine import SANDBOX_HOME, Limits, MiB, Protection, Sandbox, bwrap_binary
+from .process import (
+    RECEIVE_QUEUE_MESSAGES,
+    RELAY_INTERPRETER_BYTES,
+    ZYGOTE_PREFIX,
+    KernelProcess,
+    OutputTail,
+    seal_runtime_dir,
+)
+
+log = logging.getLogger(__name__)
+
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "torch", "torch.nn", "torch.nn.functional",
+           "torch.optim", "torch.utils.data", "pandas", "matplotlib", "matplotlib.pyplot", "sklearn")
+MAX_ZYGOTES = 2  # per grader process: each holds torch and the rest in memory (a few hundred MiB)
+STAGED = "/run/autograder"  # inside the zygote: what each kernel re-mounts into its fresh home
+_SERVER = Path(__file__).with_name("zygote_server.py")
+
+
+def warm_enabled() -> bool:
+    """Whether kernels start warm here: root, a bwrap that works, and not switched off."""
+    return os.environ.get("AUTOGRADER_WARM", "1") != "0" and os.geteuid() == 0 and bwrap_binary() is not None
+
+
+class ZygoteFailed(RuntimeError):
+    """The zygote could not start or stopped answering; the kernel starts cold instead."""
+
+
+class Zygote:
+    """One sandboxed zygote process and the control socket the grader sends kernel requests on."""
+
+    def __init__(self, sandbox: Sandbox, modules: tuple[str, ...] = PRELOAD) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix=f"{ZYGOTE_PREFIX}{os.getpid()}-"))
+        os.chmod(self.root, 0o711)  # kernels' runtime folders below it are reached by name only
+        self.sandbox = replace(sandbox, runtime_dir=self.root, cgroups=())
+        grader_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control = grader_end
+        read_fd, write_fd = os.pipe()
+        source = _SERVER.read_text() + f"\nmain({zygote_end.fileno()}, {modules!r})\n"
+        argv = [str(bwrap_binary()), *self.sandbox._bwrap_args(), *self._staging_args(), "--cap-add", "ALL", "--",
+                str(self.sandbox.python), "-c", source]
+        try:
+            self.process = subprocess.Popen(argv, pass_fds=(zygote_end.fileno(),), stdin=subprocess.DEVNULL,
+                                            stdout=write_fd, stderr=write_fd)
+        finally:
+            zygote_end.close()
+            os.close(write_fd)
+        self.output = OutputTail(read_fd)
+        self.control.settimeout(sandbox.limits.startup_timeout_s)
+        try:
+            ready = self.control.recv(16)
+        except OSError:
+            ready = b""
+        self.control.settimeout(None)
+        if ready != b"ready":
+            self.close()
+            raise ZygoteFailed(f"the zygote did not start: {self.output.text()[-2000:].strip() or 'no output'}")
+
+    def _staging_args(self) -> list[str]:
+        """bwrap arguments that stage, outside the home each kernel replaces, what it mounts back in."""
+        args = ["--perms", "0755", "--dir", f"{STAGED}/kernel"]
+        if self.sandbox.data_dir is not None and self.sandbox.data_dir.is_dir():
+            args += ["--ro-bind", str(self.sandbox.data_dir), f"{STAGED}/data"]
+        for name, source in sorted(self.sandbox.files.items()):
+            args += ["--ro-bind", str(source), f"{STAGED}/files/{name}"]
+        return args
+
+    def read_only(self) -> dict[str, str]:
+        """Home entries -> staged paths: the course data and the extra files, as a cold kernel's home has them."""
+        entries = {name: f"{STAGED}/files/{name}" for name in self.sandbox.files}
+        if self.sandbox.data_dir is not None and self.sandbox.data_dir.is_dir():
+            entries["data"] = f"{STAGED}/data"
+        return entries
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def pids(self) -> set[int]:
+        """Host pids of the zygote's own processes (bwrap and the server), not of the kernels it forked."""
+        try:
+            root = psutil.Process(self.process.pid)
+            return {root.pid} | {child.pid for child in root.children() if child.uids().real == 0}
+        except psutil.Error:
+            return set()
+
+    def request(self, message: dict, fds: list[int]) -> None:
+        try:
+            self.control.sendmsg([json.dumps(message).encode()],
+                                 [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+        except OSError as exc:
+            raise ZygoteFailed(f"the zygote stopped taking requests: {exc}") from None
+
+    def close(self) -> None:
+        self.control.close()
+        if self.process.poll() is None:
+            self.process.kill()  # bwrap's --die-with-parent takes the zygote and every kernel along
+        self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+_zygotes: OrderedDict[tuple, Zygote] = OrderedDict()
+
+
+def _key(sandbox: Sandbox) -> tuple:
+    environment = {k: v for k, v in sandbox.environment().items() if k != "JUPYTER_RUNTIME_DIR"}
+    return (str(sandbox.python), str(sandbox.data_dir), tuple(sorted((k, str(v)) for k, v in sandbox.files.items())),
+            sandbox.uid, sandbox.limits.gpu, tuple(sorted(environment.items())))
+
+
+def zygote_for(sandbox: Sandbox) -> Zygote:
+    """This process's live zygote for ``sandbox``'s shape, started when there is none (the oldest of too many goes)."""
+    key = _key(sandbox)
+    zygote = _zygotes.pop(key, None)
+    if zygote is not None and not zygote.alive():
+        zygote.close()
+        zygote = None
+    if zygote is None:
+        while len(_zygotes) >= MAX_ZYGOTES:
+            _zygotes.popitem(last=False)[1].close()
+        zygote = Zygote(sandbox)
+    _zygotes[key] = zygote
+    return zygote
+
+
+def zygote_pids() -> set[int]:
+    """The host pids of this process's zygotes: infrastructure that outlives a job by design."""
+    return {pid for zygote in _zygotes.values() for pid in zygote.pids()}
+
+
+@atexit.register
+def close_zygotes() -> None:
+    while _zygotes:
+        _zygotes.popitem()[1].close()
+
+
+class WarmKernelProcess(KernelProcess):
+    """A `KernelProcess` whose kernel is forked from this process's zygote instead of started cold."""
+
+    def __init__(self, workdir: Path, limits: Limits, **kwargs) -> None:
+        # The zygote first: its start takes seconds, and a kernel's cgroups (made below) should not wait empty.
+        self.zygote = zygote_for(Sandbox(limits, workdir, data_dir=kwargs.get("data_dir"),
+                                         files=kwargs.get("files") or {}))
+        super().__init__(workdir, limits, **kwargs)
+        # The runtime folder must lie under the zygote's, which its sandbox binds; a kernel sees only its own.
+        shutil.rmtree(self.runtime, ignore_errors=True)
+        self.runtime = self.zygote.root / self.runtime.name
+        self.runtime.mkdir(mode=0o700)
+        sandbox = self.manager.sandbox
+        sandbox.runtime_dir = self.runtime
+        if os.geteuid() == 0:
+            os.chown(self.runtime, sandbox.uid, sandbox.uid)
+        self.manager.ip = str(self.runtime / "kernel")
+        self.manager.connection_file = str(self.runtime / "kernel.json")
+        self.protections = [*self.protections, Protection(
+            "warm start", True, "forked from a zygote that imported the course's packages once; own mount, PID, IPC, "
+                                f"UTS and network namespaces, fresh home and /tmp, uid {sandbox.uid}, no capabilities")]
+        self.pid: int | None = None
+        self._pidfd: int | None = None
+        self._report: socket.socket | None = None
+        self._exit_status: int | None = None
+
+    def start(self) -> None:
+        sandbox = self.manager.sandbox
+        self.manager.write_connection_file()
+        self.manager.started_elsewhere = self.is_alive  # it started no kernel: ask here whether it lives
+        read_fd, write_fd = os.pipe()
+        self.output = OutputTail(read_fd)
+        grader_end, kernel_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        grader_end.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self._report = grader_end
+        cgroup_fds = [os.open(group / "cgroup.procs", os.O_WRONLY) for group in sandbox.cgroups]
+        try:
+            self.zygote.request(self._request(sandbox), [kernel_end.fileno(), write_fd, *cgroup_fds])
+        finally:
+            for fd in (kernel_end.detach(), write_fd, *cgroup_fds):
+                os.close(fd)
+        self.pid = self._started()
+        self._pidfd = os.pidfd_open(self.pid)
+        info = self.manager.get_connection_info()
+        spec = relay.RelaySpec(kernel_prefix=str(self.runtime / "kernel"), grader_prefix=str(self.relay_dir / "relay"),
+                               ports={channel: info[f"{channel}_port"] for channel in relay.CHANNELS},
+                               max_message_bytes=self.max_message_bytes,
+                               address_space_bytes=2 * self.max_message_bytes + RELAY_INTERPRETER_BYTES,
+                               queue_messages=RECEIVE_QUEUE_MESSAGES)
+        self.relay = relay.start(spec, self.relay_dir / "relay.log")
+        self.client = self.manager.client(ip=spec.grader_prefix)
+        self.client.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+        self.client.context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE_MESSAGES)
+        self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
+        try:
+            self.client.wait_for_ready(timeout=self.limits.startup_timeout_s)
+        except RuntimeError as exc:
+            raise RuntimeError(f"the sandboxed kernel did not start: {exc}" + self._tail()) from exc
+        seal_runtime_dir(self.runtime, self.manager.connection_file)
+
+    def _request(self, sandbox: Sandbox) -> dict:
+        limits = self.limits
+        return {"runtime": str(self.runtime), "runtime_root": str(self.zygote.root),
+                "connection_file": self.manager.connection_file, "home": SANDBOX_HOME,
+                "disk_bytes": limits.disk_mb * MiB, "uid": sandbox.uid, "read_only": self.zygote.read_only(),
+                "environment": sandbox.environment(), "rlimits": sandbox.rlimits()}
+
+    def _started(self) -> int:
+        """The kernel's host pid, from the credentials of its first report (or why it did not start)."""
+        assert self._report is not None
+        self._report.settimeout(self.limits.startup_timeout_s)
+        try:
+            data, ancillary, _, _ = self._report.recvmsg(65536, socket.CMSG_SPACE(struct.calcsize("3i")))
+        except OSError as exc:
+            raise RuntimeError(f"the sandboxed kernel did not start: no word from the zygote ({exc})"
+                               + self._tail()) from None
+        message = json.loads(data or b"{}")
+        credentials = [payload for level, kind, payload in ancillary
+                       if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS]
+        if not message.get("started") or not credentials:
+            raise RuntimeError("the sandboxed kernel did not start: "
+                               f"{message.get('error') or 'the zygote gave no reason'}{self._tail()}")
+        return struct.unpack("3i", credentials[0][:struct.calcsize("3i")])[0]
+
+    def _tail(self) -> str:
+        tail = self.output.text().strip()[-2000:] if self.output else ""
+        return f"\nits output:\n{tail}" if tail else ""
+
+    # ------------------------------------------------------------ state
+
+    def is_alive(self) -> bool:
+        if self._pidfd is None:
+            return False
+        return not select.select([self._pidfd], [], [], 0)[0]
+
+    def _exit(self) -> int | None:
+        """The kernel's wait status as its intermediate reported it, once it has ended."""
+        if self._exit_status is None and self._report is not None:
+            self._report.settimeout(1.0)
+            try:
+                while data := self._report.recv(65536):
+                    message = json.loads(data)
+                    if "exit" in message:
+                        self._exit_status = int(message["exit"])
+                        break
+            except (OSError, ValueError):
+                pass
+        return self._exit_status
+
+    def death_reason(self) -> str:
+        if self.cgroups is not None and self.cgroups.oom_killed():
+            return f"killed: memory limit of {self.limits.memory_mb} MiB exceeded"
+        status = self._exit()
+        if status is None:
+            return "kernel exited"
+        if os.WIFSIGNALED(status):  # init itself: the grader killed the kernel's namespace
+            return f"kernel killed by signal {os.WTERMSIG(status)}"
+        code = os.waitstatus_to_exitcode(status)  # init ends with the kernel's code, or 128 + its signal
+        return f"kernel killed by signal {code - 128}" if code > 128 else f"kernel exited with status {code}"
+
+    def processes(self) -> list[psutil.Process]:
+        if self.pid is None or not self.is_alive():
+            return []
+        try:
+            root = psutil.Process(self.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    # ------------------------------------------------------------ ending
+
+    def kill(self) -> None:
+        self.record_memory()
+        if self._pidfd is not None and self.is_alive():
+            try:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)  # PID 1 of its namespace: all of it goes
+            except ProcessLookupError:
+                pass
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+        self.kill()
+        deadline = time.monotonic() + 5
+        while self.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.record_memory()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        if self._report is not None:
+            self._report.close()
+            self._report = None
+        self.manager.cleanup_resources()
+        if self.relay is not None:
+            self.relay.kill()
+            self.relay.wait()
+            self.relay = None
+        if self.cgroups is not None:
+            self.cgroups.remove()
+            self.cgroups = None
+        shutil.rmtree(self.relay_dir, ignore_errors=True)
+        shutil.rmtree(self.runtime, ignore_errors=True)
+
+
+__all__ = ["PRELOAD", "WarmKernelProcess", "Zygote", "ZygoteFailed", "warm_enabled",
+           "zygote_for", "zygote_pids"]
