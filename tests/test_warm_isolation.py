@@ -156,9 +156,6 @@ def test_kernels_alive_at_once_cannot_see_each_other():
 
 
 @pytest.mark.skipif(not cgroup_roots(), reason="no cgroups of the kernels' own on this host: nothing to see")
-@pytest.mark.xfail(strict=True, reason="known leak: with gpu = true the sandbox binds the host's "
-                   "whole /sys read-only, so a kernel reads every other kernel's cgroup under /sys/fs/cgroup (its "
-                   "memory use, its process count); remove this mark once /sys/fs/cgroup is hidden from kernels")
 def test_gpu_kernels_alive_at_once_cannot_see_each_others_cgroups():
     """``gpu = true`` gives kernels /sys (CUDA reads it), with no GPU on the host too: a second kernel looks at it."""
     gpu = replace(LIMITS, gpu=True)

@@ -313,7 +313,9 @@ class Sandbox:
             for device in gpu_devices():
                 args += ["--dev-bind", device, device]
             if os.path.isdir("/sys"):
-                args += ["--ro-bind", "/sys", "/sys"]
+                args += ["--ro-bind", "/sys", "/sys"]  # CUDA reads its devices there
+                if os.path.isdir("/sys/fs/cgroup"):  # ... but other kernels' cgroups are none of its business
+                    args += ["--tmpfs", "/sys/fs/cgroup"]
         args += ["--chdir", SANDBOX_HOME]
         return args
 
