@@ -18,7 +18,7 @@ setup: $(STAMP) $(HUB_ASSETS) $(BROWSER)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
 # The hub's proxy (configurable-http-proxy) and MathJax for offline feedback pages, from the npm registry.

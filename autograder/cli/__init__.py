@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             return collect_command(NbgraderCourse(args.course_dir.resolve()), args.assignment)
         if args.command == "grade":
             return grade_command(NbgraderCourse(args.course_dir.resolve()), args.assignment, args.student, args.force,
-                                 workers=args.workers)
+                                 workers=args.workers, ray=args.ray)
         if args.command == "validate":
             return validate_command(args.notebook, root)
         if args.command == "check":
@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             return hub_command(args)
         if args.command == "selftest":
             return security_selftest_command(args.category, args.workers, root)
-        return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force, workers=args.workers)
+        return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force, workers=args.workers,
+                            ray=args.ray)
     except (CourseError, SuiteError, SandboxUnavailable, NbgraderError) as exc:
         output.console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
         return 2

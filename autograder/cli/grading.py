@@ -73,7 +73,7 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
         task = progress.add_task(f"grading {assignment_id}{where}", total=len(students))
         results = grade_batch(
             course, assignment_id, students, force=force, workers=workers,
-            **({} if ray is None else {"ray_address": ray}),  # None: grade_batch reads the course config's
+            ray_address=ray,  # None: the course config's cluster, if any
             on_start=lambda student: progress.update(task, description=f"grading {assignment_id}: {student}"),
             on_done=lambda student, outcome: progress.advance(task),
             on_wait=lambda: progress.console.print("another grading run holds this course's lock: waiting for it"),

@@ -86,14 +86,15 @@ def grading_lock(course: NbgraderCourse, on_wait: Callable[[], None] | None = No
 
 
 def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *, force: bool = False,
-                workers: int = 1,
+                workers: int = 1, ray_address: str | None = None,
                 on_start: Callable[[str], None] | None = None,
                 on_done: Callable[[str, JobResult], None] | None = None,
                 on_wait: Callable[[], None] | None = None) -> dict[str, JobResult]:
     """Autograde ``students``; each gets its `JobResult` (failed or refused ones with the reason in ``error``).
 
-    With ``workers`` > 1 the jobs are first graded that many at a time (`prestage`); nbgrader's run then
-    adopts their records, so the gradebook ends as a serial run leaves it.
+    With ``workers`` > 1 the jobs are first graded that many at a time (`prestage`), or on the Ray cluster at
+    ``ray_address`` (None: the course config's, if any; "": none); nbgrader's run then adopts their records,
+    so the gradebook ends as a serial run leaves it.
     """
     course.check_ready_to_grade(assignment)
     preflight(course)
@@ -108,7 +109,8 @@ def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *,
             verify_suite(Assignment(assignment, course.course_root()), records)
         try:
             if not delegated:
-                prestage(course, assignment, students, records, workers=workers, force=force)
+                prestage(course, assignment, students, records, workers=workers, force=force,
+                         ray_address=ray_address)
             for student in students:
                 if on_start is not None:
                     on_start(student)
