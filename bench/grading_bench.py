@@ -229,7 +229,7 @@ def bench_assignment(assignment: Assignment, workdir: Path, *, rounds: int, work
         figures.stock_s.append(run_stock(classes, figures.stock_failed))
         elapsed, results = run_ours(classes, 1, figures.grader_warnings)
         figures.ours_1_s.append(elapsed)
-        figures.overheads_s += [job_overhead(result) for result in results.values()]
+        figures.overheads_s += [round(job_overhead(result), 3) for result in results.values()]
         figures.job_walls_s += [result.wall_time_s for result in results.values()]
         if workers > 1:
             figures.ours_n_s.append(run_ours(classes, workers, figures.grader_warnings)[0])
