@@ -3,6 +3,7 @@
 #   make test        set up, lint, then run every test (real sandboxed kernels and nbgrader: many minutes)
 #   make test-fast   set up, lint, then only the tests not marked slow (no kernel, no nbgrader run: under a minute)
 #   make hub         set up, then start the classroom JupyterHub on loopback with the bundled course (Ctrl-C stops it)
+#   make bench       set up, then grade sample classes with this grader and with stock nbgrader, side by side (minutes)
 PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 HUB_ASSETS := hub_config/node_modules/.installed
 BROWSER := /usr/bin/chromedriver
 
-.PHONY: demo test test-fast lint setup hub clean
+.PHONY: demo test test-fast lint setup hub clean bench
 
 setup: $(STAMP) $(HUB_ASSETS) $(BROWSER)
 
@@ -38,7 +39,7 @@ demo: $(STAMP)
 	$(VENV)/bin/autograder demo
 
 lint: setup
-	$(VENV)/bin/ruff check autograder tests reference assignments
+	$(VENV)/bin/ruff check autograder tests reference assignments bench
 
 test: lint
 	$(VENV)/bin/python -m pytest
@@ -47,6 +48,11 @@ test: lint
 # are unit tests that mirror the modules. (pytest exits 5 when it collects nothing: there are always some.)
 test-fast: lint
 	$(VENV)/bin/python -m pytest -m "not slow"
+
+# BENCH_ARGS="--assignment a02_tabular_regression --rounds 3 --workers 2", for instance (bench/README.md).
+BENCH_ARGS ?= --assignment a01_gradient_descent
+bench: $(STAMP)
+	$(VENV)/bin/python bench/grading_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build $(VENV) hub_config/node_modules

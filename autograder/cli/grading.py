@@ -67,8 +67,9 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
     started = time.monotonic()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=output.console) as progress:
-        workers = default_workers() if workers is None else workers
-        address = "" if force else configured_ray(course) if ray is None else ray  # --force grades here
+        if workers is None:
+            workers = default_workers(Assignment(assignment_id, course.course_root()).limits())
+        address = configured_ray(course) if ray is None else ray
         where = f" on the Ray cluster {address}" if address else f", {workers} jobs at a time" if workers > 1 else ""
         task = progress.add_task(f"grading {assignment_id}{where}", total=len(students))
         results = grade_batch(

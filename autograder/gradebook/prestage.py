@@ -32,7 +32,7 @@ import shutil
 import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -40,6 +40,8 @@ import nbformat
 from ..course.assignment import Assignment
 from ..grading.job import GradingRecords, grade, job_seed, submission_hash
 from ..grading.results import JobResult
+from ..sandbox.confine import Limits
+from ..sandbox.host import job_slots, usable_cores
 from ..sandbox.messages import Caps
 from .course_dir import NbgraderCourse
 from .preprocessor import SandboxedGrading
@@ -51,9 +53,15 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def default_workers() -> int:
-    """One grading job per core the grader may use."""
-    return max(1, len(os.sched_getaffinity(0)))
+def default_workers(limits: Limits | None = None) -> int:
+    """One grading job per core the grader may use; for a GPU assignment, no more than share the GPU's memory.
+
+    Not cores / threads: a kernel waits on the grader between calls, so two 2-thread jobs on two cores still
+    grade about half again as many submissions per minute as one (bench/).
+    """
+    if limits is not None and limits.gpu:
+        return job_slots(replace(limits, threads=1))
+    return max(1, usable_cores())
 
 
 @dataclass(frozen=True)
@@ -79,18 +87,16 @@ def prestage(course: NbgraderCourse, assignment: str, students: list[str], recor
     """Grade ``students``' submissions ahead of nbgrader's run into the staging folder; returns how many were staged.
 
     On the Ray cluster at ``ray_address`` (None: the course's ``SandboxedGrading.ray_address``; "" or None
-    there: no cluster), else ``workers`` at a time in local processes. Locally with ``workers`` below 2, or with
-    ``force`` (nbgrader's run then grades every job itself), nothing is staged.
+    there: no cluster), else ``workers`` at a time in local processes; locally with ``workers`` below 2, nothing
+    is staged. With ``force`` every distinct submission is graded again, records or not.
     """
     staging = records.staging()
     shutil.rmtree(staging.root / assignment, ignore_errors=True)  # nothing staged by an earlier, stopped batch
-    if force:
-        return 0
     settings = SandboxedGrading(config=course.config())
     address = settings.ray_address if ray_address is None else ray_address
     if not address and workers < 2:
         return 0
-    jobs = _jobs_for(course, assignment, students, records, settings)
+    jobs = _jobs_for(course, assignment, students, records, settings, force=force)
     if address:  # even one job: the cluster may have the GPU this machine lacks
         if not jobs:
             return 0
@@ -122,8 +128,9 @@ def _grade_in_processes(jobs: list[_Job], workers: int) -> int:
 
 
 def _jobs_for(course: NbgraderCourse, assignment: str, students: list[str], records: GradingRecords,
-              settings: SandboxedGrading) -> list[_Job]:
-    """One job per distinct submission not graded yet: the first student (in the batch's order) with its hash.
+              settings: SandboxedGrading, *, force: bool = False) -> list[_Job]:
+    """One job per distinct submission not graded yet (``force``: graded or not): the first student (in the
+    batch's order) with its hash.
 
     nbgrader's run goes through the students in the same order, so the first adopts the staged record and
     the others reuse it, as they reuse a record already in the course's (their own or another student's).
@@ -144,7 +151,7 @@ def _jobs_for(course: NbgraderCourse, assignment: str, students: list[str], reco
             continue
         seen.add(sha)
         previous = JobResult.load(records.path(assignment, student, assignment))
-        if previous is not None and previous.graded and previous.key == (sha, suite_version):
+        if not force and previous is not None and previous.graded and previous.key == (sha, suite_version):
             continue  # nbgrader's run reuses the record (and so do later students with the same submission)
         jobs.append(_Job(root, assignment, student, nbformat.writes(notebook), staging_root=records.staging().root,
                          seed=job_seed(secret, assignment, sha), require_isolation=settings.require_isolation,

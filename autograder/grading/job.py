@@ -131,14 +131,15 @@ def index_identical(records: GradingRecords, result: JobResult) -> None:
 
 
 def identical_record(records: GradingRecords, assignment: str, student: str, key: tuple[str, str],
-                     cell_points: dict[str, float], seed: int) -> JobResult | None:
+                     cell_points: dict[str, float], seed: int, *, this_batch_only: bool = False) -> JobResult | None:
     """Another student's graded record of the same submission, suite, cell points and seed, else None.
 
-    Looked up through the index of the records and of their staging folder; the record itself may since
-    have moved from the staging folder into the records (`adopt_staged`), so both are tried.
+    Looked up through the index of the records and of their staging folder (only the latter, graded in this
+    batch, with ``this_batch_only``: a forced regrade); the record itself may since have moved from the
+    staging folder into the records (`adopt_staged`), so both are tried.
     """
     stores = (records, records.staging())
-    for store in stores:
+    for store in stores[1:] if this_batch_only else stores:
         try:
             entry = json.loads((store.root / assignment / IDENTICAL_INDEX / key[0]).read_text())
             other, notebook = str(entry["student"]), str(entry["notebook"])
@@ -180,13 +181,16 @@ def grade(notebook: nbformat.NotebookNode, assignment: Assignment, *, student: s
         previous.reused = REUSED_SAME_JOB
         return previous
     cell_points = autograded_cells(notebook)
-    staged = None if force or seed is not None else adopt_staged(records, assignment.id, student, notebook_name,
-                                                                    (sha, suite_version), cell_points)
+    # Staged records are this batch's own (a batch starts by emptying the staging folder): forced or not,
+    # they are the fresh grading this run asked for.
+    staged = None if seed is not None else adopt_staged(records, assignment.id, student, notebook_name,
+                                                        (sha, suite_version), cell_points)
     if staged is not None:
         return staged
     canonical = job_seed(records.secret(), assignment.id, sha)
-    if not force and seed is None:
-        other = identical_record(records, assignment.id, student, (sha, suite_version), cell_points, canonical)
+    if seed is None:
+        other = identical_record(records, assignment.id, student, (sha, suite_version), cell_points, canonical,
+                                 this_batch_only=force)
         if other is not None:
             copy = dataclasses.replace(other, student=student, notebook=notebook_name)
             copy.save(path)

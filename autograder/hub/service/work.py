@@ -92,7 +92,8 @@ def run_grade(job: Job, course: NbgraderCourse, settings: CourseSettings, save: 
         save()
 
     try:
-        grade_batch(course, job.assignment, students, workers=min(default_workers(), len(students)), on_done=done)
+        workers = default_workers(Assignment(job.assignment, course.course_root()).limits())
+        grade_batch(course, job.assignment, students, workers=min(workers, len(students)), on_done=done)
     finally:
         share_records(course, job.assignment)
     scores = course.scores(job.assignment)
