@@ -132,12 +132,20 @@ class KernelProcess:
         self.peak_memory_bytes = 0
 
     def start(self) -> None:
+        self._launch()
+        self._connect()
+
+    def _launch(self) -> None:
+        """Start the sandboxed kernel process, its output going to `output`."""
         read_fd, write_fd = os.pipe()
         try:
             self.manager.start_kernel(stdout=write_fd, stderr=write_fd)
         finally:
             os.close(write_fd)
             self.output = OutputTail(read_fd)
+
+    def _connect(self) -> None:
+        """The relay between the kernel's sockets and the grader's client, then the client, once the kernel answers."""
         info = self.manager.get_connection_info()
         spec = relay.RelaySpec(kernel_prefix=str(self.runtime / "kernel"), grader_prefix=str(self.relay_dir / "relay"),
                                ports={channel: info[f"{channel}_port"] for channel in relay.CHANNELS},
@@ -154,10 +162,13 @@ class KernelProcess:
         try:
             self.client.wait_for_ready(timeout=self.limits.startup_timeout_s)
         except RuntimeError as exc:
-            tail = self.output.text().strip()[-2000:] if self.output else ""
-            raise RuntimeError(f"the sandboxed kernel did not start: {exc}"
-                               + (f"\nits output:\n{tail}" if tail else "")) from exc
+            raise RuntimeError(f"the sandboxed kernel did not start: {exc}{self._tail()}") from exc
         seal_runtime_dir(self.runtime, self.manager.connection_file)
+
+    def _tail(self) -> str:
+        """The end of the kernel's output, for a message saying why it did not start."""
+        tail = self.output.text().strip()[-2000:] if self.output else ""
+        return f"\nits output:\n{tail}" if tail else ""
 
     # ------------------------------------------------------------ state
 
@@ -180,11 +191,20 @@ class KernelProcess:
         """The process the manager launched (the outermost sandbox wrapper), once there is one."""
         return getattr(self.manager.provisioner, "process", None) if self.manager.provisioner else None
 
+    def _root_pid(self) -> int | None:
+        """The host pid of the kernel's outermost process (its sandbox's wrapper), while there is one."""
+        process = self._launched()
+        return process.pid if process is not None else None
+
+    def _exit_code(self) -> int | None:
+        """How the kernel's outermost process ended, as `subprocess.Popen.poll` says it; None while it runs."""
+        process = self._launched()
+        return process.poll() if process is not None else None
+
     def death_reason(self) -> str:
         if self.cgroups is not None and self.cgroups.oom_killed():
             return f"killed: memory limit of {self.limits.memory_mb} MiB exceeded"
-        process = self._launched()
-        code = process.poll() if process is not None else None
+        code = self._exit_code()
         if code is not None and code < 0:
             return f"kernel killed by signal {-code}"
         if code is not None and code > 128:
@@ -193,11 +213,11 @@ class KernelProcess:
 
     def processes(self) -> list[psutil.Process]:
         """The kernel's host processes: its sandbox's wrappers and everything under them."""
-        process = self._launched()
-        if process is None:
+        pid = self._root_pid()
+        if pid is None:
             return []
         try:
-            root = psutil.Process(process.pid)
+            root = psutil.Process(pid)
             return [root, *root.children(recursive=True)]
         except psutil.Error:
             return []
@@ -231,11 +251,7 @@ class KernelProcess:
         if self.client is not None:
             self.client.stop_channels()
             self.client = None
-        self.record_memory()
-        try:
-            self.manager.shutdown_kernel(now=True)
-        except Exception as exc:
-            log.debug("kernel shutdown: %s", exc)
+        self._end_kernel()
         self.manager.cleanup_resources()
         if self.relay is not None:
             self.relay.kill()
@@ -245,6 +261,15 @@ class KernelProcess:
             self.cgroups.remove()
             self.cgroups = None
         shutil.rmtree(self.relay_dir, ignore_errors=True)
+
+
+    def _end_kernel(self) -> None:
+        """Kill the kernel (its whole sandbox) and keep its peak memory."""
+        self.record_memory()
+        try:
+            self.manager.shutdown_kernel(now=True)
+        except Exception as exc:
+            log.debug("kernel shutdown: %s", exc)
 
 
 def remove_stale_workdirs(temp_root: Path | None = None) -> list[Path]:

@@ -31,18 +31,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import psutil
-import zmq
 
-from . import relay
 from .confine import SANDBOX_HOME, Limits, MiB, Protection, Sandbox, bwrap_binary
-from .process import (
-    RECEIVE_QUEUE_MESSAGES,
-    RELAY_INTERPRETER_BYTES,
-    ZYGOTE_PREFIX,
-    KernelProcess,
-    OutputTail,
-    seal_runtime_dir,
-)
+from .process import ZYGOTE_PREFIX, KernelProcess, OutputTail
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +186,7 @@ class WarmKernelProcess(KernelProcess):
         self._report: socket.socket | None = None
         self._exit_status: int | None = None
 
-    def start(self) -> None:
+    def _launch(self) -> None:
         sandbox = self.manager.sandbox
         self.manager.write_connection_file()
         self.manager.started_elsewhere = self.is_alive  # it started no kernel: ask here whether it lives
@@ -212,22 +203,6 @@ class WarmKernelProcess(KernelProcess):
                 os.close(fd)
         self.pid = self._started()
         self._pidfd = os.pidfd_open(self.pid)
-        info = self.manager.get_connection_info()
-        spec = relay.RelaySpec(kernel_prefix=str(self.runtime / "kernel"), grader_prefix=str(self.relay_dir / "relay"),
-                               ports={channel: info[f"{channel}_port"] for channel in relay.CHANNELS},
-                               max_message_bytes=self.max_message_bytes,
-                               address_space_bytes=2 * self.max_message_bytes + RELAY_INTERPRETER_BYTES,
-                               queue_messages=RECEIVE_QUEUE_MESSAGES)
-        self.relay = relay.start(spec, self.relay_dir / "relay.log")
-        self.client = self.manager.client(ip=spec.grader_prefix)
-        self.client.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
-        self.client.context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE_MESSAGES)
-        self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
-        try:
-            self.client.wait_for_ready(timeout=self.limits.startup_timeout_s)
-        except RuntimeError as exc:
-            raise RuntimeError(f"the sandboxed kernel did not start: {exc}" + self._tail()) from exc
-        seal_runtime_dir(self.runtime, self.manager.connection_file)
 
     def _request(self, sandbox: Sandbox) -> dict:
         limits = self.limits
@@ -253,10 +228,6 @@ class WarmKernelProcess(KernelProcess):
                                f"{message.get('error') or 'the zygote gave no reason'}{self._tail()}")
         return struct.unpack("3i", credentials[0][:struct.calcsize("3i")])[0]
 
-    def _tail(self) -> str:
-        tail = self.output.text().strip()[-2000:] if self.output else ""
-        return f"\nits output:\n{tail}" if tail else ""
-
     # ------------------------------------------------------------ state
 
     def is_alive(self) -> bool:
@@ -264,8 +235,12 @@ class WarmKernelProcess(KernelProcess):
             return False
         return not select.select([self._pidfd], [], [], 0)[0]
 
-    def _exit(self) -> int | None:
-        """The kernel's wait status as its intermediate reported it, once it has ended."""
+    def _root_pid(self) -> int | None:
+        return self.pid if self.pid is not None and self.is_alive() else None
+
+    def _exit_code(self) -> int | None:
+        """How init ended, as its intermediate reported: the kernel's exit code, 128 + the signal that killed the
+        kernel, or minus the signal that killed init itself (the grader, killing the whole namespace)."""
         if self._exit_status is None and self._report is not None:
             self._report.settimeout(1.0)
             try:
@@ -276,27 +251,7 @@ class WarmKernelProcess(KernelProcess):
                         break
             except (OSError, ValueError):
                 pass
-        return self._exit_status
-
-    def death_reason(self) -> str:
-        if self.cgroups is not None and self.cgroups.oom_killed():
-            return f"killed: memory limit of {self.limits.memory_mb} MiB exceeded"
-        status = self._exit()
-        if status is None:
-            return "kernel exited"
-        if os.WIFSIGNALED(status):  # init itself: the grader killed the kernel's namespace
-            return f"kernel killed by signal {os.WTERMSIG(status)}"
-        code = os.waitstatus_to_exitcode(status)  # init ends with the kernel's code, or 128 + its signal
-        return f"kernel killed by signal {code - 128}" if code > 128 else f"kernel exited with status {code}"
-
-    def processes(self) -> list[psutil.Process]:
-        if self.pid is None or not self.is_alive():
-            return []
-        try:
-            root = psutil.Process(self.pid)
-            return [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return []
+        return None if self._exit_status is None else os.waitstatus_to_exitcode(self._exit_status)
 
     # ------------------------------------------------------------ ending
 
@@ -308,10 +263,7 @@ class WarmKernelProcess(KernelProcess):
             except ProcessLookupError:
                 pass
 
-    def stop(self) -> None:
-        if self.client is not None:
-            self.client.stop_channels()
-            self.client = None
+    def _end_kernel(self) -> None:
         self.kill()
         deadline = time.monotonic() + 5
         while self.is_alive() and time.monotonic() < deadline:
@@ -323,15 +275,9 @@ class WarmKernelProcess(KernelProcess):
         if self._report is not None:
             self._report.close()
             self._report = None
-        self.manager.cleanup_resources()
-        if self.relay is not None:
-            self.relay.kill()
-            self.relay.wait()
-            self.relay = None
-        if self.cgroups is not None:
-            self.cgroups.remove()
-            self.cgroups = None
-        shutil.rmtree(self.relay_dir, ignore_errors=True)
+
+    def stop(self) -> None:
+        super().stop()
         shutil.rmtree(self.runtime, ignore_errors=True)
 
 
