@@ -37,8 +37,10 @@ from .process import ZYGOTE_PREFIX, KernelProcess, OutputTail
 
 log = logging.getLogger(__name__)
 
-PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "torch", "torch.nn", "torch.nn.functional",
-           "torch.optim", "torch.utils.data", "pandas", "matplotlib", "matplotlib.pyplot", "sklearn")
+# What a kernel imports on starting (ipykernel's debugger pulls in debugpy), and what the course's notebooks do.
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "IPython.extensions.storemagic", "pdb",
+           "numpy", "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data", "pandas",
+           "matplotlib", "matplotlib.pyplot", "sklearn")
 MAX_ZYGOTES = 2  # per grader process: each holds torch and the rest in memory (a few hundred MiB)
 STAGED = "/run/autograder"  # inside the zygote: what each kernel re-mounts into its fresh home
 _SERVER = Path(__file__).with_name("zygote_server.py")
