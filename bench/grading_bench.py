@@ -63,7 +63,7 @@ c.Exchange.root = {exchange!r}
 '''
 
 COLUMNS = ["assignment", "subs", "stock/min", "ours-1/min", "ours-1/stock", "overhead med s", "overhead max s",
-           "ours-N/min", "N", "scaling N/1"]
+           "ours-N/min", "N", "ours-N/stock", "scaling N/1"]
 
 
 class BenchError(RuntimeError):
@@ -260,9 +260,8 @@ def summarize(figures: Figures) -> dict:
            "ours-1/stock": ours_1 / stock,
            "overhead med s": statistics.median(figures.overheads_s) if figures.overheads_s else math.nan,
            "overhead max s": max(figures.overheads_s, default=math.nan),
-           "ours-N/min": ours_n, "N": figures.workers, "scaling N/1": ours_n / ours_1}
-    extra = {"ours-N/stock": ours_n / stock,
-             "job wall med s": statistics.median(figures.job_walls_s) if figures.job_walls_s else math.nan,
+           "ours-N/min": ours_n, "N": figures.workers, "ours-N/stock": ours_n / stock, "scaling N/1": ours_n / ours_1}
+    extra = {"job wall med s": statistics.median(figures.job_walls_s) if figures.job_walls_s else math.nan,
              # What a serial submission costs beyond its job: nbgrader's pipeline, the gradebook, the record.
              "outside job s": (sum(figures.ours_1_s) / (figures.students * len(figures.ours_1_s))
                                - statistics.mean(figures.job_walls_s)) if figures.job_walls_s else math.nan}
