@@ -32,7 +32,7 @@ from pathlib import Path
 
 import psutil
 
-from .confine import SANDBOX_HOME, Limits, MiB, Protection, Sandbox, bwrap_binary
+from .confine import SANDBOX_HOME, Limits, MiB, Protection, Sandbox, bwrap_binary, python_prefixes
 from .process import ZYGOTE_PREFIX, KernelProcess, OutputTail
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "I
            "numpy", "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data", "pandas",
            "matplotlib", "matplotlib.pyplot", "sklearn")
 MAX_ZYGOTES = 2  # per grader process: each holds torch and the rest in memory (a few hundred MiB)
-STAGED = "/run/autograder"  # inside the zygote: what each kernel re-mounts into its fresh home
+STAGED = "/run/autograder"  # inside the zygote: what each kernel re-mounts into its fresh home and /tmp
+FRESH_PER_KERNEL = (Path("/tmp"), Path(SANDBOX_HOME), Path("/dev/shm"))  # each kernel gets new, empty ones
 _SERVER = Path(__file__).with_name("zygote_server.py")
 
 
@@ -86,8 +87,10 @@ class Zygote:
             raise ZygoteFailed(f"the zygote did not start: {self.output.text()[-2000:].strip() or 'no output'}")
 
     def _staging_args(self) -> list[str]:
-        """bwrap arguments that stage, outside the home each kernel replaces, what it mounts back in."""
+        """bwrap arguments that stage, outside the home and /tmp each kernel replaces, what it mounts back in."""
         args = ["--perms", "0755", "--dir", f"{STAGED}/kernel"]
+        for staged, prefix in self.covered_prefixes().items():
+            args += ["--ro-bind", prefix, staged]
         if self.sandbox.data_dir is not None and self.sandbox.data_dir.is_dir():
             args += ["--ro-bind", str(self.sandbox.data_dir), f"{STAGED}/data"]
         for name, source in sorted(self.sandbox.files.items()):
@@ -100,6 +103,13 @@ class Zygote:
         if self.sandbox.data_dir is not None and self.sandbox.data_dir.is_dir():
             entries["data"] = f"{STAGED}/data"
         return entries
+
+    def covered_prefixes(self) -> dict[str, str]:
+        """Staged paths -> the interpreter's folders that a kernel's fresh /tmp or home would cover (a venv in a
+        checkout under /tmp, say): each kernel binds them back where they were."""
+        covered = [str(prefix) for prefix in python_prefixes(self.sandbox.python)
+                   if any(prefix.is_relative_to(top) for top in FRESH_PER_KERNEL)]
+        return {f"{STAGED}/prefix{index}": prefix for index, prefix in enumerate(covered)}
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -211,6 +221,7 @@ class WarmKernelProcess(KernelProcess):
         return {"runtime": str(self.runtime), "runtime_root": str(self.zygote.root),
                 "connection_file": self.manager.connection_file, "home": SANDBOX_HOME,
                 "disk_bytes": limits.disk_mb * MiB, "uid": sandbox.uid, "read_only": self.zygote.read_only(),
+                "bind_back": self.zygote.covered_prefixes(),
                 "environment": sandbox.environment(), "rlimits": sandbox.rlimits()}
 
     def _started(self) -> int:

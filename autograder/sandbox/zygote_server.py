@@ -79,6 +79,11 @@ def send(report, message, credentials=False):
             raise
 
 
+def bind_read_only(source, target):
+    mount(source, target, None, MS_BIND | MS_REC)
+    mount("none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
 def fresh_filesystem(request):
     """In the intermediate's new mount namespace: fresh writable places, only this kernel's runtime folder."""
     mount("none", "/", None, MS_REC | MS_PRIVATE)
@@ -91,6 +96,9 @@ def fresh_filesystem(request):
     for target in ("/tmp", "/dev/shm"):
         if os.path.isdir(target):
             mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={size}")
+    for staged, target in request["bind_back"].items():  # the interpreter's folders the fresh ones covered
+        os.makedirs(target, 0o755, exist_ok=True)
+        bind_read_only(staged, target)
     if os.path.isdir(root):  # other kernels' runtime folders, where /tmp did not cover them
         mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
     os.makedirs(runtime, 0o755)
@@ -101,8 +109,7 @@ def fresh_filesystem(request):
             os.makedirs(target, exist_ok=True)
         else:
             open(target, "a").close()
-        mount(staged, target, None, MS_BIND | MS_REC)
-        mount("none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        bind_read_only(staged, target)
     os.chown(home, request["uid"], request["uid"])
 
 
