@@ -11,9 +11,9 @@ For each assignment the bench builds two nbgrader course directories from the sa
 Both grade the same submitted notebooks (`submit_samples`, copied from ours to stock), one nbgrader autograde
 call per student, as `grade_batch` makes them. Rounds alternate stock, ours-1, ours-N, so machine noise falls on
 all three. Nothing is reused: stock autogrades with nbgrader's force; ours starts each run with the
-assignment's grading records deleted (grading with ``force=True`` would do the same work, but `prestage`
-stages nothing when forced, so ``--workers`` would grade serially). Each run is checked to have really graded
-(stock: each autograded notebook rewritten with executed cells; ours: each result graded now, not reused).
+assignment's grading records deleted, as a first grading of the class finds them. Each run is checked to have
+really graded (stock: each autograded notebook rewritten with executed cells; ours: each result graded now, not
+reused).
 
 The per-submission overhead of ours is, per job of the serial runs, the job's wall time (`JobResult.wall_time_s`)
 minus its notebook's cell times and its hidden tests' call times: starting and stopping the sandboxed kernel,

@@ -39,7 +39,7 @@ def test_bench_table_on_two_a01_students(tmp_path: Path) -> None:
     assert list(row) == bench.COLUMNS
     assert row["subs"] == 2 and row["N"] == 2
     numbers = [value for value in row.values() if isinstance(value, float)]
-    assert len(numbers) == 7 and all(math.isfinite(value) and value > 0 for value in numbers), row
+    assert len(numbers) == 8 and all(math.isfinite(value) and value > 0 for value in numbers), row
     assert len(figures.stock_s) == len(figures.ours_1_s) == len(figures.ours_n_s) == 1
     assert len(figures.overheads_s) == 2  # one per job of the serial run
     assert len(figures.stock_scores) == 2 and figures.ours_scores_as_expected

@@ -5,6 +5,7 @@ Nothing here starts a process: `Sandbox.wrap` only builds an argv.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tomllib
 from dataclasses import fields
@@ -185,7 +186,9 @@ def test_wrap_holds_prlimit_bwrap_and_setpriv_for_the_limits(host, tmp_path):
                  "--new-session", "--clearenv"):
         assert flag in outer, flag
     assert option(outer, "--size").count(str(64 * MiB)) == 2  # /tmp and the home, both of disk_mb
-    assert option(outer, "--tmpfs") == ["/tmp", SANDBOX_HOME]
+    # gpu on: /sys is there for CUDA, with an empty /sys/fs/cgroup over other kernels' cgroups (where it exists)
+    cgroups = ["/sys/fs/cgroup"] if os.path.isdir("/sys/fs/cgroup") else []
+    assert option(outer, "--tmpfs") == ["/tmp", SANDBOX_HOME, *cgroups]
     assert (str(data), f"{SANDBOX_HOME}/data") in pairs(outer, "--ro-bind")
     assert (str(extra), f"{SANDBOX_HOME}/helper.py") in pairs(outer, "--ro-bind")
     assert (str(runtime), str(runtime)) in pairs(outer, "--bind")

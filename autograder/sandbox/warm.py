@@ -65,6 +65,7 @@ class Zygote:
         self.sandbox = replace(sandbox, runtime_dir=self.root, cgroups=())
         grader_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.control = grader_end
+        self.kernels = 0  # live kernels forked from it: it is not closed under them
         read_fd, write_fd = os.pipe()
         source = _SERVER.read_text() + f"\nmain({zygote_end.fileno()}, {modules!r})\n"
         argv = [str(bwrap_binary()), *self.sandbox._bwrap_args(), *self._staging_args(), "--cap-add", "ALL", "--",
@@ -154,8 +155,9 @@ def zygote_for(sandbox: Sandbox) -> Zygote:
         zygote.close()
         zygote = None
     if zygote is None:
-        while len(_zygotes) >= MAX_ZYGOTES:
-            _zygotes.popitem(last=False)[1].close()
+        # The oldest idle zygote goes; one whose kernels still run stays (they would die with it).
+        for old_key in [k for k, z in _zygotes.items() if not z.kernels][:max(0, len(_zygotes) + 1 - MAX_ZYGOTES)]:
+            _zygotes.pop(old_key).close()
         zygote = Zygote(sandbox)
     _zygotes[key] = zygote
     return zygote
@@ -179,6 +181,7 @@ class WarmKernelProcess(KernelProcess):
         # The zygote first: its start takes seconds, and a kernel's cgroups (made below) should not wait empty.
         self.zygote = zygote_for(Sandbox(limits, workdir, data_dir=kwargs.get("data_dir"),
                                          files=kwargs.get("files") or {}))
+        self.zygote.kernels += 1
         super().__init__(workdir, limits, **kwargs)
         # The runtime folder must lie under the zygote's, which its sandbox binds; a kernel sees only its own.
         shutil.rmtree(self.runtime, ignore_errors=True)
@@ -197,6 +200,7 @@ class WarmKernelProcess(KernelProcess):
         self._pidfd: int | None = None
         self._report: socket.socket | None = None
         self._exit_status: int | None = None
+        self._errors: list[str] = []
 
     def _launch(self) -> None:
         sandbox = self.manager.sandbox
@@ -248,22 +252,33 @@ class WarmKernelProcess(KernelProcess):
             return False
         return not select.select([self._pidfd], [], [], 0)[0]
 
+    def _read_reports(self) -> None:
+        """Take what init and the intermediate reported after the start: an error before ipykernel ran, the exit."""
+        if self._exit_status is not None or self._report is None:
+            return
+        self._report.settimeout(0.5)
+        try:
+            while data := self._report.recv(65536):
+                message = json.loads(data)
+                if "error" in message:
+                    self._errors.append(str(message["error"]).strip()[-2000:])
+                if "exit" in message:
+                    self._exit_status = int(message["exit"])
+                    return
+        except (OSError, ValueError):
+            pass
+
+    def _tail(self) -> str:
+        self._read_reports()
+        return super()._tail() + "".join(f"\nits start:\n{error}" for error in self._errors)
+
     def _root_pid(self) -> int | None:
         return self.pid if self.pid is not None and self.is_alive() else None
 
     def _exit_code(self) -> int | None:
         """How init ended, as its intermediate reported: the kernel's exit code, 128 + the signal that killed the
         kernel, or minus the signal that killed init itself (the grader, killing the whole namespace)."""
-        if self._exit_status is None and self._report is not None:
-            self._report.settimeout(1.0)
-            try:
-                while data := self._report.recv(65536):
-                    message = json.loads(data)
-                    if "exit" in message:
-                        self._exit_status = int(message["exit"])
-                        break
-            except (OSError, ValueError):
-                pass
+        self._read_reports()
         return None if self._exit_status is None else os.waitstatus_to_exitcode(self._exit_status)
 
     # ------------------------------------------------------------ ending
@@ -292,6 +307,9 @@ class WarmKernelProcess(KernelProcess):
     def stop(self) -> None:
         super().stop()
         shutil.rmtree(self.runtime, ignore_errors=True)
+        if self.zygote is not None:
+            self.zygote.kernels -= 1
+            self.zygote = None
 
 
 __all__ = ["PRELOAD", "WarmKernelProcess", "Zygote", "ZygoteFailed", "warm_enabled",

@@ -237,6 +237,9 @@ def serve(control):
 def main(control_fd, modules):
     if "" in sys.path:
         sys.path.remove("")
+    # The folders made for each kernel (its runtime folder, the parents of what is bound back) must be
+    # traversable by the kernel's uid, whatever umask the grader runs under (the hub's service uses 007).
+    os.umask(0o022)
     control = socket.socket(fileno=control_fd)
     preload(modules)
     control.send(b"ready")

@@ -85,8 +85,10 @@ def find_leftovers(marker=MARKER, other_runtime="", generic=True):
                     note("files", os.path.join(root, name))
             dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))][:40]
     for folder in ("/tmp", "/dev/shm", "/var/tmp") if generic else ():
-        # The one entry allowed: the way to this kernel's own runtime directory (mounted at its host path).
-        own = {os.path.relpath(runtime, folder).split("/")[0]} if runtime.startswith(folder + "/") else set()
+        # The entries allowed: the way to this kernel's own runtime directory and to its interpreter (each
+        # mounted at its host path, which can lie under /tmp: a checkout in a temporary folder).
+        own = {os.path.relpath(path, folder).split("/")[0] for path in (runtime, sys.prefix, sys.base_prefix)
+               if path.startswith(folder + "/")}
         extra = sorted(set(os.listdir(folder)) - own) if os.path.isdir(folder) else []
         if extra:
             note("files", f"{folder} holds {extra[:10]}")
