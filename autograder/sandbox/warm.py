@@ -116,12 +116,18 @@ class Zygote:
         return self.process.poll() is None
 
     def pids(self) -> set[int]:
-        """Host pids of the zygote's own processes (bwrap and the server), not of the kernels it forked."""
+        """Host pids of the zygote's own processes (bwrap's two and the server), not of the kernels it forked."""
+        found: set[int] = set()
         try:
-            root = psutil.Process(self.process.pid)
-            return {root.pid} | {child.pid for child in root.children() if child.uids().real == 0}
-        except psutil.Error:
-            return set()
+            process = psutil.Process(self.process.pid)
+            while process.pid not in found:
+                found.add(process.pid)
+                if process.exe() != self.process.args[0]:
+                    break  # the server, below bwrap's own processes
+                process = process.children()[0]
+        except (psutil.Error, IndexError):
+            pass
+        return found
 
     def request(self, message: dict, fds: list[int]) -> None:
         try:
