@@ -2,7 +2,9 @@
 
 - `confine`: the kernel's command line wrapped in namespaces, rlimits and an unprivileged uid (`Limits`);
 - `cgroups`: per-kernel memory, process and CPU limits;
+- `host`: what the host allows (inherited rlimits, usable cores, GPUs and their memory);
 - `process`: one started kernel process, its relay, its output pipe, and how it ended;
+- `warm`, `zygote_server`: kernels forked from a zygote that imported torch once, each confined on its own;
 - `relay`: the only path from a kernel's sockets to the grader, bounded in bytes per message;
 - `messages`: what a kernel sends, made safe to keep (outputs, sizes, tracebacks, errors);
 - `kernel`: `StudentKernel`, a notebook run cell by cell and its functions called from the grader;
