@@ -31,7 +31,9 @@ def validate_command(notebook_path: Path, root: Path) -> int:
     limits = assignment.limits() if assignment.suite_dir.is_dir() else None
     public = autograded_cells(notebook)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    with StudentKernel([c.source for c in code_cells], limits or Limits(), data_dir=root / "data") as kernel:
+    # One kernel, once: starting a zygote (which imports more than this notebook may) would only add to it.
+    with StudentKernel([c.source for c in code_cells], limits or Limits(), data_dir=root / "data",
+                       warm=False) as kernel:
         runs = kernel.run_notebook()
     failed = 0
     for cell, run in zip(code_cells, runs, strict=True):

@@ -71,8 +71,9 @@ class StudentKernel:
 
     def __init__(self, sources: list[str], limits: Limits, *, data_dir: Path | None = None,
                  files: dict[str, Path] | None = None, require_isolation: bool = True,
-                 caps: Caps = DEFAULT_CAPS) -> None:
+                 caps: Caps = DEFAULT_CAPS, warm: bool = True) -> None:
         self.sources = sources
+        self.warm = warm  # fork from this process's zygote where the host allows (`warm`); False: start cold
         self.limits = limits
         self.caps = caps
         self.data_dir = data_dir
@@ -135,7 +136,7 @@ class StudentKernel:
         options = {"data_dir": self.data_dir, "files": self.files, "require_isolation": self.require_isolation,
                    "max_message_bytes": self.caps.message_bytes}
         process = None
-        if warm_enabled():
+        if self.warm and warm_enabled():
             try:
                 process = WarmKernelProcess(self._workdir, self.limits, **options)
             except ZygoteFailed as exc:  # grading goes on, only slower
