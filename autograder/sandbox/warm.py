@@ -16,7 +16,6 @@ from __future__ import annotations
 import array
 import atexit
 import json
-import logging
 import os
 import select
 import shutil
@@ -25,6 +24,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import replace
@@ -34,8 +34,6 @@ import psutil
 
 from .confine import SANDBOX_HOME, Limits, MiB, Protection, Sandbox, bwrap_binary, python_prefixes
 from .process import ZYGOTE_PREFIX, KernelProcess, OutputTail
-
-log = logging.getLogger(__name__)
 
 # What a kernel imports on starting (ipykernel's debugger pulls in debugpy), and what the course's notebooks do.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "IPython.extensions.storemagic", "pdb",
@@ -153,20 +151,35 @@ def _key(sandbox: Sandbox) -> tuple:
             sandbox.uid, sandbox.limits.gpu, tuple(sorted(environment.items())))
 
 
+_zygotes_lock = threading.Lock()  # the hub's grading service starts kernels from several threads
+
+
 def zygote_for(sandbox: Sandbox) -> Zygote:
-    """This process's live zygote for ``sandbox``'s shape, started when there is none (the oldest of too many goes)."""
+    """This process's live zygote for ``sandbox``'s shape, with one more kernel counted on it (`release` it after).
+
+    Started when there is none; to make room, the oldest idle zygote goes (one whose kernels still run stays:
+    they would die with it).
+    """
     key = _key(sandbox)
-    zygote = _zygotes.pop(key, None)
-    if zygote is not None and not zygote.alive():
-        zygote.close()
-        zygote = None
-    if zygote is None:
-        # The oldest idle zygote goes; one whose kernels still run stays (they would die with it).
-        for old_key in [k for k, z in _zygotes.items() if not z.kernels][:max(0, len(_zygotes) + 1 - MAX_ZYGOTES)]:
-            _zygotes.pop(old_key).close()
-        zygote = Zygote(sandbox)
-    _zygotes[key] = zygote
-    return zygote
+    with _zygotes_lock:
+        zygote = _zygotes.pop(key, None)
+        if zygote is not None and not zygote.alive():
+            zygote.close()
+            zygote = None
+        if zygote is None:
+            idle = [k for k, z in _zygotes.items() if not z.kernels]
+            for old_key in idle[:max(0, len(_zygotes) + 1 - MAX_ZYGOTES)]:
+                _zygotes.pop(old_key).close()
+            zygote = Zygote(sandbox)
+        zygote.kernels += 1
+        _zygotes[key] = zygote
+        return zygote
+
+
+def release(zygote: Zygote) -> None:
+    """One kernel forked from ``zygote`` is gone."""
+    with _zygotes_lock:
+        zygote.kernels -= 1
 
 
 def zygote_pids() -> set[int]:
@@ -185,10 +198,13 @@ class WarmKernelProcess(KernelProcess):
 
     def __init__(self, workdir: Path, limits: Limits, **kwargs) -> None:
         # The zygote first: its start takes seconds, and a kernel's cgroups (made below) should not wait empty.
-        self.zygote = zygote_for(Sandbox(limits, workdir, data_dir=kwargs.get("data_dir"),
-                                         files=kwargs.get("files") or {}))
-        self.zygote.kernels += 1
-        super().__init__(workdir, limits, **kwargs)
+        self.zygote: Zygote | None = zygote_for(Sandbox(limits, workdir, data_dir=kwargs.get("data_dir"),
+                                                        files=kwargs.get("files") or {}))
+        try:
+            super().__init__(workdir, limits, **kwargs)
+        except BaseException:  # no kernel will come of it: the zygote may go
+            release(self.zygote)
+            raise
         # The runtime folder must lie under the zygote's, which its sandbox binds; a kernel sees only its own.
         shutil.rmtree(self.runtime, ignore_errors=True)
         self.runtime = self.zygote.root / self.runtime.name
@@ -314,7 +330,7 @@ class WarmKernelProcess(KernelProcess):
         super().stop()
         shutil.rmtree(self.runtime, ignore_errors=True)
         if self.zygote is not None:
-            self.zygote.kernels -= 1
+            release(self.zygote)
             self.zygote = None
 
 
