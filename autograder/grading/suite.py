@@ -165,11 +165,11 @@ class SuitePlugin:
         try:
             with contextlib.redirect_stdout(io.StringIO()) as pytest_output, _plain_asserts():
                 code = pytest.main(
-                    [str(suite_dir), "-q", "--no-header", "-p", "no:cacheprovider", "--import-mode=importlib",
+                    [str(suite_dir), "-q", "--no-header", *_UNUSED_PLUGINS, "--import-mode=importlib",
                      # Rewritten asserts would print the compared values, hidden inputs included, to the student.
                      "--assert=plain", "--rootdir", str(suite_dir), "-o", "python_files=test_*.py", "-o", "addopts=",
                      "--tb=short"],
-                    plugins=[self],
+                    plugins=[self, PlainFailureReports()],
                 )
         finally:
             _forget_suite_modules(suite_dir)
@@ -246,6 +246,34 @@ class SuitePlugin:
             duration_s=round(report.duration, 3),
             student_error=isinstance(call.excinfo.value, StudentCodeError) if call.excinfo else False,
         )
+
+
+# pytest's plugins a hidden suite does without, each a cost in every job: no cache or reports written, no
+# garbage collection forced at the end of a session to find unraisable exceptions (a tenth of a second each in
+# a grader that has torch loaded), no doctests.
+_UNUSED_PLUGINS = [arg for name in ("cacheprovider", "unraisableexception", "threadexception", "faulthandler",
+                                    "pastebin", "junitxml", "doctest", "stepwise", "setuponly", "setupplan")
+                   for arg in ("-p", f"no:{name}")]
+
+
+class PlainFailureReports:
+    """Reports of the failures students cause without pytest's source-annotated traceback.
+
+    A failed check (an ``AssertionError``) or an error in the student's code (`StudentCodeError`) reaches the
+    student through its message alone (`SuitePlugin._result`); the traceback pytest would build for it,
+    parsing the suite's source for each frame, took most of a failing job's grading time and no one reads it.
+    Every other failure (the test itself broke) keeps pytest's report for the suite's author.
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
+        error = call.excinfo.value if call.excinfo is not None else None
+        if not isinstance(error, AssertionError | StudentCodeError):
+            return None
+        return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed",
+                                 f"{type(error).__name__}: {error}", call.when,
+                                 [(f"Captured {key} {when}", content) for when, key, content in item._report_sections],
+                                 call.duration, call.start, call.stop, user_properties=item.user_properties)
 
 
 @contextlib.contextmanager

@@ -136,8 +136,10 @@ class KernelCgroups:
             return False
 
     def remove(self) -> None:
+        """Kill what is left in the groups and remove them, waiting up to 5 s for the killed to be gone."""
         for path in self.directories:
-            for _ in range(50):
+            deadline, pause = time.monotonic() + 5, 0.002
+            while True:
                 try:
                     for pid in (path / "cgroup.procs").read_text().split():
                         try:
@@ -149,9 +151,12 @@ class KernelCgroups:
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.1)
-            else:
-                log.warning("could not remove cgroup %s", path)
+                    if time.monotonic() > deadline:
+                        log.warning("could not remove cgroup %s", path)
+                        break
+                    # A killed kernel leaves its group within milliseconds: wait in short steps, then longer ones.
+                    time.sleep(pause)
+                    pause = min(2 * pause, 0.1)
 
 
 def remove_stale_cgroups() -> None:

@@ -43,6 +43,9 @@ ORPHANED = 4  # exit status: the grader that started the relay is gone
 CHANNELS = {"shell": (zmq.ROUTER, zmq.DEALER), "control": (zmq.ROUTER, zmq.DEALER), "iopub": (zmq.XPUB, zmq.SUB)}
 _POLL_MS = 100
 _RETRY_MS = 1  # while a message waits for room in the grader's queue: look again this soon
+# The relay connects before a starting kernel has bound its sockets (and the grader before the relay has):
+# ZeroMQ then tries again every RECONNECT_MS. Its default, 100 ms, was half of a warm kernel's start.
+RECONNECT_MS = 5
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class Relay:
     def _socket(self, kind: int) -> zmq.Socket:
         sock = self.context.socket(kind)
         sock.linger = 0
+        sock.reconnect_ivl = RECONNECT_MS
         sock.rcvhwm = self.spec.queue_messages
         return sock
 
