@@ -92,6 +92,9 @@ class Figures:
     ours_n_s: list[float] = field(default_factory=list)
     overheads_s: list[float] = field(default_factory=list)  # one per job of the serial runs
     job_walls_s: list[float] = field(default_factory=list)
+    # Per student, the last round's seconds: stock's autograde call, our serial job's wall time.
+    stock_student_s: dict[str, float] = field(default_factory=dict)
+    ours_student_s: dict[str, float] = field(default_factory=dict)
     stock_scores: dict[str, float] = field(default_factory=dict)
     stock_failed: dict[str, str] = field(default_factory=dict)  # student -> why stock nbgrader could not grade
     ours_scores_as_expected: bool = True
@@ -154,20 +157,22 @@ def prepare(assignment: Assignment, workdir: Path, limit: int | None = None) -> 
     return Classes(assignment, ours, stock, students)
 
 
-def run_stock(classes: Classes, failed: dict[str, str]) -> float:
+def run_stock(classes: Classes, failed: dict[str, str], each: dict[str, float]) -> float:
     """Stock nbgrader autograde (forced) of every submission; the seconds it took. Checks each notebook ran.
 
     A submission stock nbgrader cannot grade (a student's code that kills its kernel) still costs its time;
-    it goes into ``failed`` with nbgrader's reason.
+    it goes into ``failed`` with nbgrader's reason. ``each`` gets each student's seconds.
     """
     started_wall, started = time.time(), time.monotonic()
     for student in classes.students:
+        student_started = time.monotonic()
         try:
             classes.stock.autograde(classes.assignment.id, student)
         except NbgraderError as exc:
             failed[student] = exc.summary()
         else:
             failed.pop(student, None)
+        each[student] = round(time.monotonic() - student_started, 3)
     elapsed = time.monotonic() - started
     assignment = classes.assignment.id
     for student in classes.students:
@@ -226,9 +231,10 @@ def bench_assignment(assignment: Assignment, workdir: Path, *, rounds: int, work
     figures = Figures(assignment.id, len(classes.students), workers)
     expected = expected_scores(assignment.samples_dir)
     for number in range(1, rounds + 1):
-        figures.stock_s.append(run_stock(classes, figures.stock_failed))
+        figures.stock_s.append(run_stock(classes, figures.stock_failed, figures.stock_student_s))
         elapsed, results = run_ours(classes, 1, figures.grader_warnings)
         figures.ours_1_s.append(elapsed)
+        figures.ours_student_s.update({student: result.wall_time_s for student, result in results.items()})
         figures.overheads_s += [round(job_overhead(result), 3) for result in results.values()]
         figures.job_walls_s += [result.wall_time_s for result in results.values()]
         if workers > 1:
@@ -293,8 +299,21 @@ def checks_line(summary: dict) -> str:
                else "gave scores that differ from expected_scores.json: check the grader before trusting its times")
             + f"; ours' job wall median {summary['extra']['job wall med s']:.2f} s, "
             f"{summary['extra']['outside job s']:.2f} s more per serial submission outside the job (nbgrader)"
+            + slowest_line(figures)
             + (f"; the grader warned {len(figures['grader_warnings'])} time(s), first: {figures['grader_warnings'][0]}"
                if figures["grader_warnings"] else ""))
+
+
+def slowest_line(figures: dict) -> str:
+    """The submission that cost ours the most, with both sides' seconds: one stuck in a loop waits out the
+    assignment's time limits on both sides, and with N workers no run ends sooner than its slowest job."""
+    ours = figures.get("ours_student_s") or {}
+    if not ours:
+        return ""
+    student = max(ours, key=ours.get)
+    stock = figures.get("stock_student_s", {}).get(student)
+    return (f"; slowest submission {student}: ours {ours[student]:.1f} s"
+            + (f", stock {stock:.1f} s" if stock is not None else ""))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
