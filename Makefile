@@ -3,7 +3,8 @@
 #   make test        set up, lint, then run every test (real sandboxed kernels and nbgrader: many minutes)
 #   make test-fast   set up, lint, then only the tests not marked slow (no kernel, no nbgrader run: under a minute)
 #   make hub         set up, then start the classroom JupyterHub on loopback with the bundled course (Ctrl-C stops it)
-#   make bench       set up, then grade sample classes with this grader and with stock nbgrader, side by side (minutes)
+#   make bench       set up, then grade sample classes with this grader and with stock nbgrader, side by side,
+#                    and time `autograder validate` cold and warm (minutes)
 PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -51,8 +52,10 @@ test-fast: lint
 
 # BENCH_ARGS="--assignment a02_tabular_regression --rounds 3 --workers 2", for instance (bench/README.md).
 BENCH_ARGS ?= --assignment a01_gradient_descent
+VALIDATE_BENCH_ARGS ?= --assignment a01_gradient_descent
 bench: $(STAMP)
 	$(VENV)/bin/python bench/grading_bench.py $(BENCH_ARGS)
+	$(VENV)/bin/python bench/validate_bench.py $(VALIDATE_BENCH_ARGS)
 
 clean:
 	rm -rf build $(VENV) hub_config/node_modules

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -13,6 +15,23 @@ from autograder.gradebook.course_dir import NbgraderCourse
 from autograder.selftest.cases import TOY_ROOT  # the toy course ships with the self-test
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_validate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The tests' `autograder validate` (as root) use a warm validate server of their own, stopped at the end."""
+    from autograder.cli import validate_server
+
+    folder = tmp_path_factory.mktemp("validate-server")
+    folder.chmod(0o700)
+    before = os.environ.get(validate_server.FOLDER_ENV)
+    os.environ[validate_server.FOLDER_ENV] = str(folder)
+    yield folder
+    validate_server.stop_server()
+    if before is None:
+        os.environ.pop(validate_server.FOLDER_ENV, None)
+    else:
+        os.environ[validate_server.FOLDER_ENV] = before
 
 
 @pytest.fixture(scope="session")

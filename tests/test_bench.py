@@ -1,4 +1,5 @@
-"""Smoke tests of the grading bench (bench/grading_bench.py): its table comes out whole, with finite numbers.
+"""Smoke tests of the benches (bench/grading_bench.py, bench/validate_bench.py): their tables come out whole, with
+finite numbers.
 
 The slow test runs the bench's own code on two of a01's sample students, one round, workers 1 and 2: real stock
 nbgrader, real sandboxed grading (about 45 s on an idle 2-core machine, more on a busy one). The fast one builds
@@ -10,12 +11,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from autograder.course.assignment import Assignment
+from autograder.sandbox.warm import warm_enabled
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -77,3 +80,17 @@ def test_bench_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None
         with pytest.raises(SystemExit):
             bench.parse_args(argv)
         assert said in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not warm_enabled(), reason="the warm validate server serves where kernels start warm")
+def test_validate_bench_reports_every_column_for_a01() -> None:
+    """bench/validate_bench.py on a01, one round: a row per notebook, every figure finite, the server stopped."""
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "validate_bench.py"), "--assignment",
+                           "a01_gradient_descent", "--rounds", "1"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = done.stdout.split("\n\n")[-1].strip().splitlines()
+    assert table[0].split() == ["notebook", "first", "s", "cold", "med", "s", "cold", "max", "s", "warm", "med", "s",
+                                "warm", "max", "s", "cold/warm"]
+    assert [line.split()[0] for line in table[1:]] == ["a01_gradient_descent/release", "a01_gradient_descent/alice"]
+    assert all(math.isfinite(float(value)) and float(value) > 0 for line in table[1:] for value in line.split()[1:])

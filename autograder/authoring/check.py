@@ -24,13 +24,10 @@ from ..grading.results import JobResult
 from ..grading.suite import load_reference, run_suite
 from ..sandbox.kernel import StudentKernel
 from .class_check import DEFAULT_WORKERS, check_sample_class, draw_seeds, skipped_class_check
+from .defaults import DEFAULT_CLASS_SEEDS, DEFAULT_SEEDS
 
 # Share of each stated tolerance the reference must meet in the author's check.
 AUTHOR_CHECK_MARGIN = 0.5
-# Secret seeds for the notebook's solutions (enough for a threshold's worst and median to mean something),
-# and how many of them the whole sample class is graded under (each is a full grading of every sample).
-DEFAULT_SEEDS = 10
-DEFAULT_CLASS_SEEDS = 3
 _LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "SUITE_VERSION")
 
 

@@ -26,22 +26,14 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from pathlib import Path
 
-from sqlalchemy.exc import SAWarning
-
-from ..course.assignment import Assignment, CourseError
-from ..gradebook.course_dir import NbgraderCourse, NbgraderError
-from ..grading.suite import SuiteError
-from ..sandbox.confine import SandboxUnavailable
-from . import output
-from .authoring import check_command
-from .course import init_command, new_command
-from .demo import demo_command
-from .grading import collect_command, grade_command
-from .hub import hub_command
 from .parser import build_parser, default_course_root
-from .selftest import security_selftest_command
-from .student import validate_command
+
+# Each command imports what it needs when it runs: `validate` answers a student in well under a second when a
+# warm validate server is up (`.validate_server`), and importing torch, nbformat's schemas and nbgrader for it
+# would take three.
+_NBGRADER_COMMANDS = ("collect", "grade", "check", "init", "demo", "selftest")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,36 +44,76 @@ def main(argv: list[str] | None = None) -> int:
     handler = logging.StreamHandler()
     handler.setLevel(level)
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", handlers=[handler])
-    if not args.verbose:
+    if not args.verbose and args.command in _NBGRADER_COMMANDS:
+        from sqlalchemy.exc import SAWarning
+
         # nbgrader's gradebook API trips SQLAlchemy's autoflush warnings on every read; they are harmless
         # and would bury the summary.
         warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
     root = (args.course_root or default_course_root()).resolve()
     try:
-        if args.command == "collect":
-            return collect_command(NbgraderCourse(args.course_dir.resolve()), args.assignment)
-        if args.command == "grade":
-            return grade_command(NbgraderCourse(args.course_dir.resolve()), args.assignment, args.student, args.force,
-                                 workers=args.workers, ray=args.ray)
-        if args.command == "validate":
-            return validate_command(args.notebook, root)
-        if args.command == "check":
-            return check_command(Assignment(args.assignment, root), args.seed or args.seeds,
-                                 sample_class=args.sample_class, class_seeds=args.class_seeds)
-        if args.command == "init":
-            return init_command(args.course_dir, course_tree=args.course_root, course_id=args.course_id,
-                                exchange=args.exchange)
-        if args.command == "new":
-            return new_command(root, args.assignment)
-        if args.command == "hub":
-            return hub_command(args)
-        if args.command == "selftest":
-            return security_selftest_command(args.category, args.workers, root)
-        return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force, workers=args.workers,
-                            ray=args.ray)
-    except (CourseError, SuiteError, SandboxUnavailable, NbgraderError) as exc:
+        return run_command(args, root)
+    except Exception as exc:
+        if not _course_error(exc):
+            raise
+        from . import output
+
         output.console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
         return 2
+
+
+def run_command(args, root: Path) -> int:
+    """The subcommand ``args`` names, its module imported only now."""
+    if args.command == "validate":
+        from .student import validate_command
+
+        return validate_command(args.notebook, root, warm=not args.cold, stop=args.stop)
+    if args.command in ("collect", "grade"):
+        from ..gradebook.course_dir import NbgraderCourse
+        from .grading import collect_command, grade_command
+
+        course = NbgraderCourse(args.course_dir.resolve())
+        if args.command == "collect":
+            return collect_command(course, args.assignment)
+        return grade_command(course, args.assignment, args.student, args.force, workers=args.workers, ray=args.ray)
+    if args.command == "check":
+        from ..course.assignment import Assignment
+        from .authoring import check_command
+
+        return check_command(Assignment(args.assignment, root), args.seed or args.seeds,
+                             sample_class=args.sample_class, class_seeds=args.class_seeds)
+    if args.command in ("init", "new"):
+        from .course import init_command, new_command
+
+        if args.command == "new":
+            return new_command(root, args.assignment)
+        return init_command(args.course_dir, course_tree=args.course_root, course_id=args.course_id,
+                            exchange=args.exchange)
+    if args.command == "hub":
+        from .hub import hub_command
+
+        return hub_command(args)
+    if args.command == "selftest":
+        from .selftest import security_selftest_command
+
+        return security_selftest_command(args.category, args.workers, root)
+    from .demo import demo_command
+
+    return demo_command(root, args.workdir.resolve(), args.assignment, force=args.force, workers=args.workers,
+                        ray=args.ray)
+
+
+def _course_error(exc: Exception) -> bool:
+    """An error that is the user's to fix (the message says how), not the grader's bug: printed without traceback.
+
+    Looked up only when something failed: the modules that define them are not the cheap commands' to import.
+    """
+    from ..course.assignment import CourseError
+    from ..gradebook.course_dir import NbgraderError
+    from ..grading.suite import SuiteError
+    from ..sandbox.confine import SandboxUnavailable
+
+    return isinstance(exc, CourseError | SuiteError | SandboxUnavailable | NbgraderError)
 
 
 if __name__ == "__main__":

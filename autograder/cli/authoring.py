@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..authoring import check_assignment
-from ..authoring.check import DEFAULT_CLASS_SEEDS
+from ..authoring.defaults import DEFAULT_CLASS_SEEDS
 from ..course.assignment import Assignment
 from . import output
 

@@ -11,12 +11,9 @@ from rich.markup import escape
 
 from ..hub.accounts import AccountError, PasswordStore, remove_recorded
 from ..hub.classroom import HubError
-from ..hub.launcher import HUB_CONFIG_DIR, run_hub, sync_running_hub
+from ..hub.launcher import run_hub, sync_running_hub
 from ..hub.roster import RosterError
 from . import output
-
-DEFAULT_ROSTER = HUB_CONFIG_DIR / "roster.example.toml"
-DEFAULT_STATE = HUB_CONFIG_DIR.parent / ".hub"
 
 
 def say(text: str) -> None:
@@ -61,29 +58,6 @@ def users_command(state_dir: Path) -> int:
     for name, password in issued.items():
         say(f"  {name:<16} {password}")
     return 0
-
-
-def add_hub_parser(commands: argparse._SubParsersAction, common: list[argparse.ArgumentParser]) -> None:
-    hub = commands.add_parser("hub", parents=common, help="the classroom JupyterHub: start, users, sync")
-    actions = hub.add_subparsers(dest="hub_command", required=True)
-    state = argparse.ArgumentParser(add_help=False)
-    state.add_argument("--state-dir", type=Path, default=DEFAULT_STATE,
-                       help=f"where the hub keeps homes, exchange, course directories and passwords "
-                            f"(default: {DEFAULT_STATE})")
-    roster = argparse.ArgumentParser(add_help=False)
-    roster.add_argument("--roster", type=Path, default=DEFAULT_ROSTER,
-                        help=f"the roster file (default: {DEFAULT_ROSTER})")
-    roster.add_argument("--user-prefix", default=None,
-                        help="prefix of the system user names (default: the roster's [hub] user_prefix, or ag-)")
-    start = actions.add_parser("start", parents=[state, roster],
-                               help="prepare accounts and courses, start the hub; Ctrl-C stops it")
-    start.add_argument("--host", default=None, help="address to listen on (default: the roster's, or 127.0.0.1)")
-    start.add_argument("--port", type=int, default=None, help="port to listen on (default: the roster's, or 8000)")
-    actions.add_parser("users", parents=[state], help="print the issued passwords again")
-    actions.add_parser("sync", aliases=["add-course"], parents=[state, roster],
-                       help="apply the edited roster (people, courses) to the running hub, no restart")
-    actions.add_parser("remove-accounts", parents=[state],
-                       help="delete the system users and groups this state directory created")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..authoring.check import DEFAULT_CLASS_SEEDS, DEFAULT_SEEDS
-from ..selftest.cases import CATEGORIES
-from .hub import add_hub_parser
+from ..authoring.defaults import DEFAULT_CLASS_SEEDS, DEFAULT_SEEDS
+from ..hub import HUB_CONFIG_DIR
+from ..selftest.categories import CATEGORIES
 
 DEFAULT_ASSIGNMENT = "a01_gradient_descent"
+DEFAULT_ROSTER = HUB_CONFIG_DIR / "roster.example.toml"
+DEFAULT_STATE = HUB_CONFIG_DIR.parent / ".hub"
 DESCRIPTION = "The autograder command: init, new, check, collect, grade, validate, demo, selftest and hub."
 
 
@@ -68,8 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_ray_option(grade)
 
     validate = commands.add_parser("validate", parents=common, help="run a notebook's public checks in the sandbox")
-    validate.add_argument("notebook", type=Path,
+    validate.add_argument("notebook", type=Path, nargs="?",
                           help="the student's notebook, named after its assignment (<assignment>.ipynb)")
+    validate.add_argument("--cold", action="store_true",
+                          help="check in a kernel started here, without asking the warm validate server")
+    validate.add_argument("--stop", action="store_true",
+                          help="stop your warm validate server (it also stops after 10 idle minutes) and exit")
+    validate.epilog = ("As root, a check asks your warm validate server, which answers in under a second; the first "
+                       "check starts it and runs cold meanwhile (docs/speed.md).")
 
     check = commands.add_parser("check", parents=common, help="course author's check of an assignment")
     check.add_argument("assignment", nargs="?", default=DEFAULT_ASSIGNMENT,
@@ -123,3 +131,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_hub_parser(commands, common)
     return parser
+
+
+def add_hub_parser(commands: argparse._SubParsersAction, common: list[argparse.ArgumentParser]) -> None:
+    hub = commands.add_parser("hub", parents=common, help="the classroom JupyterHub: start, users, sync")
+    actions = hub.add_subparsers(dest="hub_command", required=True)
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument("--state-dir", type=Path, default=DEFAULT_STATE,
+                       help=f"where the hub keeps homes, exchange, course directories and passwords "
+                            f"(default: {DEFAULT_STATE})")
+    roster = argparse.ArgumentParser(add_help=False)
+    roster.add_argument("--roster", type=Path, default=DEFAULT_ROSTER,
+                        help=f"the roster file (default: {DEFAULT_ROSTER})")
+    roster.add_argument("--user-prefix", default=None,
+                        help="prefix of the system user names (default: the roster's [hub] user_prefix, or ag-)")
+    start = actions.add_parser("start", parents=[state, roster],
+                               help="prepare accounts and courses, start the hub; Ctrl-C stops it")
+    start.add_argument("--host", default=None, help="address to listen on (default: the roster's, or 127.0.0.1)")
+    start.add_argument("--port", type=int, default=None, help="port to listen on (default: the roster's, or 8000)")
+    actions.add_parser("users", parents=[state], help="print the issued passwords again")
+    actions.add_parser("sync", aliases=["add-course"], parents=[state, roster],
+                       help="apply the edited roster (people, courses) to the running hub, no restart")
+    actions.add_parser("remove-accounts", parents=[state],
+                       help="delete the system users and groups this state directory created")

@@ -8,3 +8,7 @@
 - `launcher`: JupyterHub's configuration, its start and stop, a changed roster applied while it runs;
 - `service`: the grading service; `gpu`: which GPUs a person's kernels get.
 """
+
+from pathlib import Path
+
+HUB_CONFIG_DIR = Path(__file__).resolve().parents[2] / "hub_config"  # the hub's configuration and its npm assets

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from ..sandbox.confine import bwrap_binary
+from . import HUB_CONFIG_DIR
 from .accounts import PasswordStore, recorded_prefix
 from .classroom import HubError, HubState, prepare
 from .roster import Roster, load_roster
 from .service import service_spec
 
-HUB_CONFIG_DIR = Path(__file__).resolve().parents[2] / "hub_config"
 PROXY = HUB_CONFIG_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
 ADMIN_SERVICE = "classroom-admin"
 START_TIMEOUT_S = 180

@@ -16,6 +16,7 @@ import nbformat
 
 from ..course.samples import expected_scores, fill_solutions, parse_sections
 from ..sandbox.confine import Limits
+from .categories import CATEGORIES
 
 PACKAGE = Path(__file__).resolve().parent
 REPO = PACKAGE.parents[1]  # the source tree (site-packages when installed): a path an attacker may guess
@@ -23,21 +24,6 @@ HOSTILE_DIR = PACKAGE / "hostile"  # tests/hostile in the repository links here
 TOY_ROOT = PACKAGE / "toy_course"
 ASSIGNMENT = "toy"
 
-CATEGORIES: dict[str, str] = {
-    "comparison": "change what a comparison sees",
-    "unpickle": "payloads that run code if unpickled",
-    "hidden_material": "read hidden material, write outside scratch",
-    "exhaustion": "exhaust time, memory, processes, disk, output",
-    "crash": "crash or kill the kernel, exit early",
-    "network": "reach the network, the hub, other kernels",
-    "smuggle": "smuggle code into the grader via results",
-    "notebook_json": "edit the notebook's JSON",
-    "links": "submit links to other work or the course's sources",
-    "banned_ops": "call a banned primitive",
-    "messages": "make the grader hold what the kernel sends",
-    "lookup": "score a threshold by looking hidden examples up in readable labelled data",
-    "leftovers": "leave state behind for the next student graded, or see one graded at the same time",
-}
 
 # Tight limits keep the time-outs short; honest work in the toy course needs a fraction of each.
 SELFTEST_LIMITS = Limits(notebook_timeout_s=90, cell_timeout_s=8, call_timeout_s=4, startup_timeout_s=60,
