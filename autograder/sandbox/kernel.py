@@ -119,6 +119,8 @@ class StudentKernel:
     @property
     def peak_memory_bytes(self) -> int:
         """The most memory any of this submission's kernels used."""
+        if self._process is not None:
+            self._process.record_memory()  # the live kernel's cgroup peak, read now
         current = self._process.peak_memory_bytes if self._process is not None else 0
         return max(self._peak_memory_bytes, current)
 

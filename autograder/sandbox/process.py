@@ -44,7 +44,7 @@ ZYGOTE_PREFIX = "agzygote-"  # a warm zygote's folder (see `warm`); both are nam
 RECEIVE_QUEUE_MESSAGES = 1
 # The relay's address space beyond two whole messages: its interpreter. A flood that outruns its counting ends it.
 RELAY_INTERPRETER_BYTES = 768 * 2**20
-READY_POLL_S = 0.05  # how often a starting kernel is asked whether it is ready
+READY_POLL_S = 0.02  # how often a starting kernel is asked whether it is ready
 OUTPUT_TAIL_BYTES = 64 * 1024  # of the kernel's stdout/stderr, kept for start-up errors
 
 
@@ -253,6 +253,8 @@ class KernelProcess:
 
     def over_memory(self) -> bool:
         """Whether the kernel's processes use more than the limit (polled only where no memory cgroup enforces it)."""
+        if self.cgroups is not None and self.cgroups.path is not None:
+            return False  # the cgroup enforces the limit, and `record_memory` reads its peak: no process walk
         used = 0
         for process in self.processes():
             try:
