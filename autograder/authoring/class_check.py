@@ -53,6 +53,7 @@ from ..grading.job import submission_hash
 from ..grading.reference_check import Check
 from ..grading.results import JobResult, TestResult
 from ..grading.suite import SuitePlugin, load_reference
+from ..sandbox.host import share_cores
 from ..sandbox.kernel import StudentKernel
 
 CLASS_MATCH = "sample class scores match expected_scores.json under every seed"
@@ -198,7 +199,8 @@ def grade_class(assignment: Assignment, release_notebook: Path, full_cells: dict
     pipes, holding, running = [], {}, {}
     for _ in range(max(1, min(workers, len(full_cells)))):
         ours, theirs = context.Pipe()
-        process = context.Process(target=_worker, args=(theirs, assignment, release_notebook, margin), daemon=True)
+        process = context.Process(target=_worker, args=(theirs, assignment, release_notebook, margin, workers),
+                                  daemon=True)
         process.start()
         theirs.close()
         pipes.append((ours, process))
@@ -244,8 +246,9 @@ def grade_class(assignment: Assignment, release_notebook: Path, full_cells: dict
     return gradings, failures
 
 
-def _worker(conn: Connection, assignment: Assignment, release_notebook: Path, margin: float) -> None:
+def _worker(conn: Connection, assignment: Assignment, release_notebook: Path, margin: float, workers: int) -> None:
     """A grader process: grade (student, seed, full cells) tasks until told None, keeping one student's kernel."""
+    share_cores(workers)
     reference = load_reference(assignment.reference_path)
     grader: SampleGrader | None = None
     try:

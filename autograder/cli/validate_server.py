@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 FOLDER_ENV = "AUTOGRADER_VALIDATE_SERVER_DIR"  # where the server's socket lives, instead of the default
 IDLE_EXIT_S = 600  # a server with no request for this long exits (its zygote holds a few hundred MiB)
+ANSWER_TIMEOUT_S = 900  # longer than any check's own limits: a server that takes longer is hung, the check runs cold
 SOCKET_NAME, LOCK_NAME, LOG_NAME = "server.sock", "server.lock", "server.log"
 _REQUEST_BYTES = 64 * 1024  # a request is two paths and a digest
 _ANSWER_BYTES = 16 * 1024 * 1024  # an answer is the check's report: a line per cell, errors cut short
@@ -133,8 +134,12 @@ def ask(notebook: Path, root: Path) -> tuple[list[str], int] | None:
         _start_server(folder, notebook, root)
         return None
     with connection:
-        send_json(connection, {"notebook": str(notebook), "root": str(root), "code": code_digest()})
-        answer = receive_json(connection, _ANSWER_BYTES) or {"failed": "the server closed the connection"}
+        connection.settimeout(ANSWER_TIMEOUT_S)
+        try:
+            send_json(connection, {"notebook": str(notebook), "root": str(root), "code": code_digest()})
+            answer = receive_json(connection, _ANSWER_BYTES) or {"failed": "the server closed the connection"}
+        except OSError as exc:  # it died or hangs: this check runs cold, and the next finds it gone or starts one
+            answer = {"failed": f"{type(exc).__name__}: {exc}"}
     if "error" in answer:
         raise CheckFailed(str(answer["error"]))
     if answer.get("restart"):
@@ -155,7 +160,8 @@ def stop_server() -> bool:
         return False
     if connection is None:
         return False
-    with connection:
+    with connection, contextlib.suppress(OSError):  # one that dies on its own way out is stopped too
+        connection.settimeout(30)
         send_json(connection, {"stop": True})
         receive_json(connection, _REQUEST_BYTES)
     return True

@@ -32,7 +32,7 @@ import shutil
 import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -41,7 +41,7 @@ from ..course.assignment import Assignment
 from ..grading.job import GradingRecords, grade, job_seed, submission_hash
 from ..grading.results import JobResult
 from ..sandbox.confine import Limits
-from ..sandbox.host import job_slots, usable_cores
+from ..sandbox.host import parallel_jobs, share_cores
 from ..sandbox.messages import Caps
 from .course_dir import NbgraderCourse
 from .preprocessor import SandboxedGrading
@@ -54,14 +54,9 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def default_workers(limits: Limits | None = None) -> int:
-    """One grading job per core the grader may use; for a GPU assignment, no more than share the GPU's memory.
-
-    Not cores / threads: a kernel waits on the grader between calls, so two 2-thread jobs on two cores still
-    grade about half again as many submissions per minute as one (bench/).
-    """
-    if limits is not None and limits.gpu:
-        return job_slots(replace(limits, threads=1))
-    return max(1, usable_cores())
+    """One grading job per core the grader may use; for a GPU assignment, no more than share the GPU's memory
+    (`sandbox.host.parallel_jobs`)."""
+    return parallel_jobs(limits)
 
 
 @dataclass(frozen=True)
@@ -112,7 +107,7 @@ def _grade_in_processes(jobs: list[_Job], workers: int) -> int:
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no fork of a process that ran torch
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                                 initializer=_die_with_grader, initargs=(os.getpid(),)) as pool:
+                                 initializer=_start_worker, initargs=(os.getpid(), workers)) as pool:
             futures = {pool.submit(_grade_staged, job): job.student for job in jobs}
             for future in as_completed(futures):
                 try:
@@ -157,6 +152,12 @@ def _jobs_for(course: NbgraderCourse, assignment: str, students: list[str], reco
                          seed=job_seed(secret, assignment, sha), require_isolation=settings.require_isolation,
                          caps=settings.caps))
     return jobs
+
+
+def _start_worker(grader_pid: int, workers: int) -> None:
+    """In a worker process: die with the grader, and use only its share of the cores for the grader's own work."""
+    _die_with_grader(grader_pid)
+    share_cores(workers)
 
 
 def _die_with_grader(grader_pid: int) -> None:

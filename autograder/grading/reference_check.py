@@ -9,11 +9,16 @@ all-zero gradients (one that every student passes).
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+import torch
+
 from ..course.assignment import Assignment, read_notebook
+from ..sandbox.host import parallel_jobs, share_cores
 from ..sandbox.kernel import StudentKernel
 from .compare import Measurement, tolerance_margin
 from .job import GradingRecords
@@ -68,7 +73,7 @@ def full_marks_check(seed: int, tests: list[TestResult], margin: float = 1.0, la
                  not failed, "\n\n".join(failed) or passed)
 
 
-def gradient_check(runs: list[SuitePlugin]) -> Check:
+def gradient_check(runs: list[SeedRun]) -> Check:
     """The row that flags tests whose reference gradients were all zero: they pass any student's gradient."""
     flagged: dict[str, str] = {}
     for run in runs:
@@ -76,12 +81,12 @@ def gradient_check(runs: list[SuitePlugin]) -> Check:
             flagged.setdefault(test_id, f"{test_id} (seed {run.seed}): {'; '.join(calls)} returned only zero "
                                         "gradients, so any student's gradient passes: pass grad_output=... "
                                         "or test another input")
-    calls = sum(run.grad_outputs.reference_calls for run in runs)
+    calls = sum(run.reference_gradient_calls for run in runs)
     return Check(GRADIENT_CHECK, not flagged, "\n".join(flagged.values()) or (
         f"{calls} reference gradient calls, none all zero" if calls else "no test calls reference.gradients"))
 
 
-def threshold_checks(runs: list[SuitePlugin], margin: float = 1.0) -> list[Check]:
+def threshold_checks(runs: list[SeedRun], margin: float = 1.0) -> list[Check]:
     """One row per threshold a test asserted (`assert_at_least`/`assert_at_most`), over all seeds' runs.
 
     The row gives what was required (usually the reference's own result) at worst and median, the notebook
@@ -143,18 +148,60 @@ def verify_suite(assignment: Assignment, records: GradingRecords) -> None:
     verdict.write_text(version)
 
 
-def _grade_reference(assignment: Assignment, seeds: int | Sequence[int], margin: float) -> list[SuitePlugin]:
-    """The source notebook's solutions graded by the hidden suite under each seed (a count n: 1..n), one run each."""
+@dataclass
+class SeedRun:
+    """What one run of the hidden suite against the solutions under one seed found (plain data, picklable)."""
+
+    seed: int
+    results: list[TestResult]
+    zero_gradients: dict[str, list[str]]
+    measurements: dict[str, list[Measurement]]
+    reference_gradient_calls: int
+
+
+def _grade_reference(assignment: Assignment, seeds: int | Sequence[int], margin: float,
+                     workers: int | None = None) -> list[SeedRun]:
+    """The source notebook's solutions graded by the hidden suite under each seed (a count n: 1..n), in order.
+
+    The seeds are shared among ``workers`` grader processes, each with a kernel of its own (default: as many
+    as grading jobs run at once here, `sandbox.host.parallel_jobs`): a kernel trains while its grader waits,
+    so one process keeps about one core busy. This process grades the first share itself.
+    """
+    seeds = list(range(1, seeds + 1)) if isinstance(seeds, int) else list(seeds)
+    workers = max(1, min(workers or parallel_jobs(assignment.limits()), len(seeds)))
+    shares = [seeds[index::workers] for index in range(workers)]
+    if workers == 1:
+        runs = _grade_seeds(assignment, shares[0], margin)
+    else:
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no fork of a process that ran torch
+        threads = torch.get_num_threads()
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=share_cores,
+                                 initargs=(workers,)) as pool:
+            others = [pool.submit(_grade_seeds, assignment, share, margin) for share in shares[1:]]
+            share_cores(workers)
+            try:
+                runs = _grade_seeds(assignment, shares[0], margin)
+            finally:
+                torch.set_num_threads(threads)
+            for future in others:
+                runs += future.result()
+    by_seed = {run.seed: run for run in runs}
+    return [by_seed[seed] for seed in seeds]
+
+
+def _grade_seeds(assignment: Assignment, seeds: list[int], margin: float) -> list[SeedRun]:
+    """One kernel running the solutions, the suite run against it under each of ``seeds``."""
     reference = load_reference(assignment.reference_path)
     solved = solution_sources(read_notebook(assignment.source_notebook))
     runs = []
     with StudentKernel(solved, assignment.limits(), data_dir=assignment.data_dir) as kernel:
         kernel.run_notebook()
         with tolerance_margin(margin):
-            for seed in (range(1, seeds + 1) if isinstance(seeds, int) else seeds):
-                run = SuitePlugin(kernel, reference, seed)
-                run.run(assignment.suite_dir)
-                runs.append(run)
+            for seed in seeds:
+                plugin = SuitePlugin(kernel, reference, seed)
+                results = plugin.run(assignment.suite_dir)
+                runs.append(SeedRun(seed, results, plugin.zero_gradients, plugin.measurements,
+                                    plugin.grad_outputs.reference_calls))
     return runs
 
 

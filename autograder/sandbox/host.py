@@ -21,7 +21,7 @@ import os
 import resource
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -194,3 +194,28 @@ def job_slots(limits: Limits) -> int:
     if gpus:
         slots = min(slots, gpus[0].memory_mb // limits.gpu_memory_mb if limits.gpu_memory_mb else 1)
     return max(1, slots)
+
+
+def parallel_jobs(limits: Limits | None = None) -> int:
+    """How many grading jobs to run at once by default: one per core the grader may use; for a GPU assignment,
+    no more than share the GPU's memory (`job_slots` at one thread each).
+
+    Not cores / threads: a kernel waits on the grader between calls, so two 2-thread jobs on two cores still
+    grade about half again as many submissions per minute as one (bench/).
+    """
+    if limits is not None and limits.gpu:
+        return job_slots(replace(limits, threads=1))
+    return max(1, usable_cores())
+
+
+def share_cores(workers: int) -> int:
+    """Limit this grader process's torch to its share of the cores, when ``workers`` graders run at once; the share.
+
+    Each grader's torch would otherwise start a thread per core for the reference's work, beside the kernels'
+    own: on two cores, two graders and two kernels then ran slower than one of each.
+    """
+    import torch
+
+    share = max(1, usable_cores() // max(1, workers))
+    torch.set_num_threads(share)
+    return share
