@@ -59,3 +59,23 @@ def failure_message(graded: dict[str, JobResult], student: str, test_name: str) 
     (test,) = [t for t in graded[student].tests if t.test_id.endswith(test_name)]
     assert not test.passed, f"{student} passed {test.test_id}"
     return test.message
+
+
+def assert_diagnoses(graded: dict[str, JobResult], diagnosed: dict[str, dict[str, str]]) -> tuple[int, int]:
+    """Each wrong answer named exactly as ``diagnosed`` says (student -> "Class::test" -> words of the
+    diagnosis), none named where it says none; (wrong answers that came back as a value, how many named)."""
+    wrong, named = 0, 0
+    for student, result in graded.items():
+        expected = diagnosed.get(student, {})
+        for test in result.tests:
+            diagnosis = test.message.splitlines()[0] if test.message.startswith("Likely mistake: ") else None
+            key = "::".join(test.test_id.split("::")[-2:])
+            want = expected.get(key)
+            assert (diagnosis is None) == (want is None), (student, key, test.message[:300])
+            if want:
+                assert want in diagnosis and "notebook section" in diagnosis and "Hint:" in test.message
+            if not test.passed and not test.student_error:
+                wrong += 1
+                named += diagnosis is not None
+    assert named == sum(len(tests) for tests in diagnosed.values())
+    return wrong, named

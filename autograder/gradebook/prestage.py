@@ -40,7 +40,6 @@ import nbformat
 from ..course.assignment import Assignment
 from ..grading.job import GradingRecords, grade, job_seed, submission_hash
 from ..grading.results import JobResult
-from ..sandbox.confine import Limits
 from ..sandbox.host import parallel_jobs, share_cores
 from ..sandbox.messages import Caps
 from .course_dir import NbgraderCourse
@@ -53,10 +52,8 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def default_workers(limits: Limits | None = None) -> int:
-    """One grading job per core the grader may use; for a GPU assignment, no more than share the GPU's memory
-    (`sandbox.host.parallel_jobs`)."""
-    return parallel_jobs(limits)
+# One grading job per core the grader may use; for a GPU assignment, no more than share the GPU's memory.
+default_workers = parallel_jobs
 
 
 @dataclass(frozen=True)
@@ -106,7 +103,8 @@ def _grade_in_processes(jobs: list[_Job], workers: int) -> int:
     staged = 0
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no fork of a process that ran torch
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
+        workers = min(workers, len(jobs))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                  initializer=_start_worker, initargs=(os.getpid(), workers)) as pool:
             futures = {pool.submit(_grade_staged, job): job.student for job in jobs}
             for future in as_completed(futures):
