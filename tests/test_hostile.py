@@ -74,7 +74,7 @@ def test_every_category_has_real_hostile_submissions():
     links = [c for c in cases if c.category == "links"]
     assert all(c.plants for c in links)
     assert {p.kind for c in links for p in c.plants} == set(Plant.KINDS)
-    assert [c.id for c in cases if c.limit] == ["banned_ops/tamper_with_recorder"]
+    assert not [c.id for c in cases if c.limit]  # no known limits: a new one needs a decision, not a line here
     # Every assignment with a threshold on a hidden split of real data has its lookup model.
     assert {c.assignment for c in cases if c.category == "lookup"} == {
         "a02_tabular_regression", "a03_binary_classification", "a05_multiclass_mnist"}
@@ -186,5 +186,5 @@ def test_report_shows_every_category_and_why(security_reports):
     text = console.export_text()
     for category in CATEGORIES:
         assert re.search(rf"^. {category}\s", text, re.MULTILINE)
-    assert "tamper_with_recorder: known limit" in text
+    assert "known limit" not in text
     assert report_table(reports).row_count == len(CATEGORIES)

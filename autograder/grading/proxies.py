@@ -30,6 +30,7 @@ from ..sandbox.input_watch import InputWatch, parameter_names
 from ..sandbox.kernel import StudentCodeError, StudentKernel
 from .compare import ComparisonError, describe_inputs
 from .handles import Handle, HandleError, LocalHandles, kernel_handles
+from .replay import verify_call
 
 if TYPE_CHECKING:
     from .suite import GradOutputs
@@ -50,6 +51,15 @@ def _loader_arguments(tensors: tuple, batch_size: Any, seed: Any) -> None:
         raise HandleError(f"data_loader's tensors differ in length: {[len(t) for t in tensors]}")
     if type(batch_size) is not int or batch_size < 1 or not (seed is None or type(seed) is int):
         raise HandleError("data_loader takes a batch_size of 1 or more and a seed that is an int (or None)")
+
+
+def _holds_handle(value: Any) -> bool:
+    """Whether a call's arguments hold a `Handle`: such a call's ban is the kernel's rule check only."""
+    if isinstance(value, Handle):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_handle(item) for item in value)
+    return isinstance(value, dict) and any(_holds_handle(item) for item in value.values())
 
 
 def _label(handle: Handle, method: str | None) -> str:
@@ -85,7 +95,23 @@ class StudentProxy:
         function = getattr(reference, name, None)
         names = tuple(parameter_names(function, len(args))) if callable(function) else ()
         rule = InputRule(self._may_change, names, return_inputs)
-        return self._send(name, args, kwargs, banned_ops=self._banned_ops, inputs=rule, **options)
+        result = self._send(name, args, kwargs, banned_ops=self._banned_ops, inputs=rule, **options)
+        if self._banned_ops and not self._keep and not _holds_handle((args, kwargs)):
+            self._verify_banned(name, result, args, kwargs, function, options)
+        return result
+
+    def _verify_banned(self, name: str, result: dict, args: tuple, kwargs: dict, function: Any, options: dict) -> None:
+        """The ban's verdict, from the grader's replay of the call's trace (`replay.verify_call`)."""
+        def reference(other_args: tuple, other_kwargs: dict) -> Any:
+            return function(*copy.deepcopy(other_args), **copy.deepcopy(other_kwargs))
+
+        def student(other_args: tuple, other_kwargs: dict) -> Any:
+            return self._send(name, other_args, other_kwargs, banned_ops=self._banned_ops)["output"]
+
+        verify_call(name, result, tuple(args), kwargs, self._banned_ops, wrt=tuple(options.get("wrt", ())),
+                    grad_output=options.get("grad_output"), reference=reference if callable(function) else None,
+                    student=student)
+
 
     def _send(self, label: str, args: tuple, kwargs: dict, *, keep: bool | None = None, target: Handle | None = None,
               method: str | None = None, read: bool = False, build: str | None = None, **options: Any) -> dict:
@@ -167,6 +193,9 @@ class StudentProxy:
         holds however the code reaches the operator: ``F.conv2d``, an alias
         taken at import time, ``nn.Conv2d``, ``torch.ops``. Use it where an
         exercise asks students to build something without the library's version.
+        The kernel only names the operators (a quick, friendly refusal); on a
+        plain call the verdict is the grader's replay of the call's trace
+        (`replay.verify_call`), which nothing in the kernel can switch off.
         """
         return StudentProxy(self._kernel, (*self._banned_ops, *ops), self._grad_outputs, self._may_change, self._keep)
 

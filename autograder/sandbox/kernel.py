@@ -193,8 +193,9 @@ class StudentKernel:
         """Call the student's ``name(*args, **kwargs)`` in the kernel; return its decoded result dict.
 
         ``banned_ops`` (aten operator names such as ``"aten::convolution"``) makes the call fail with
-        `StudentCodeError` when the student's code ran one of them, forward or backward (see
-        `wire.invoke`; the kernel reports, the grader decides). So does ``inputs`` when the call changed
+        `StudentCodeError` when the kernel reports that the student's code ran one of them, forward or
+        backward, and makes the result carry the call's trace (see `calling.invoke`), on which the
+        grader's own verdict rests (`grading.replay`). So does ``inputs`` when the call changed
         an argument in place that the rule does not allow (see `input_changes`); with
         ``inputs.return_inputs`` the result also holds ``args`` and ``kwargs`` as the call left them.
         ``handles`` are the request's fields for objects kept in the kernel (see `kept`): the proxies

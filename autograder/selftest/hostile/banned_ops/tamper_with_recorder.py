@@ -1,10 +1,11 @@
 """Switch off the kernel's operator recorder (pop the dispatch modes) around a convolution.
 
-The check runs in the kernel the student controls: code that knows it is watched can hide from it.
+The kernel's record of the operators is only a claim: the grader replays it. The convolution's result
+enters the record as a constant, which replays to itself on the test's inputs but not on the grader's
+secret other inputs; its gradient is not that of the recorded operations.
 
 expect: test_double=0 test_square=1
-reason: used a banned operator aten::convolution
-limit: an in-kernel operator check is a rule check, not a proof: code that disables the recorder hides from it
+reason: does not follow from the operations your code ran|not those of the operations it ran
 """
 # %% [double]
 import torch
