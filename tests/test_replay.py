@@ -108,6 +108,16 @@ def test_a_wrong_answer_is_left_to_the_test():
     judge(lambda x, w, b: conv_unfold(x, w), (x, w, b), F.conv2d)
 
 
+def test_a_detached_result_leaves_the_missing_gradient_to_the_test():
+    def conv_no_grad(x, w):
+        with torch.no_grad():
+            return conv_unfold(x, w)
+
+    x, w = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
+    result = judge(conv_no_grad, (x, w), F.conv2d, wrt=(0, 1), grad_output=torch.randn(1, 3, 3, 3))
+    assert result["grads"] == (None, None)
+
+
 # ----------------------------------------------------------------- hiding from the recorder
 
 
