@@ -69,8 +69,8 @@ def build_cnn():
 
 def small_cnn():
     """The notebook's locked network for checking training loops: no dropout, no batch norm (deterministic)."""
-    return nn.Sequential(nn.Conv2d(1, 4, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(4),
-                         nn.Flatten(), nn.Linear(4 * 7 * 7, 10))
+    layers = [nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten(), nn.Linear(196, 10)]
+    return nn.Sequential(*layers)
 
 
 def train_cnn(model, loader, epochs, device):

@@ -1,7 +1,7 @@
 """Hidden suite of a06_cnn: convolution and max pooling written by hand (values and gradients against
 F.conv2d and F.max_pool2d, under a ban of every convolution and pooling operator), the Sobel filter,
 inverted dropout (statistical checks with stated bounds), training-mode batch normalization, and a small CNN
-trained on real clothing images, judged by its accuracy on 2,000 hidden ones.
+trained on real clothing images, judged by its accuracy on 1,000 of 2,000 hidden ones.
 
 Inputs come from ``rng`` (secret per grading run). ``conv2d`` and ``max_pool2d`` are compared with the
 reference (F.conv2d / F.max_pool2d semantics) over batch sizes 1 to 4, 1 to 8 channels, strides 1 to 3,
@@ -15,16 +15,16 @@ slicing, ``unfold`` (aten::im2col), ``as_strided`` and ``einsum`` are fair. 8 ba
 
 ``dropout`` is random, so it is checked by what holds for every mask and by counting. Every output element
 must be 0 or x / (1 - p) (x drawn in [0.5, 2], never 0), to float rounding; ``training=False`` and ``p = 0``
-must give x unchanged. The share of zeros among n = 200,000 elements is compared with p for two secret p,
+must give x unchanged. The share of zeros among n = 150,000 elements is compared with p for two secret p,
 drawn in [0.15, 0.4] or [0.6, 0.85]: it must lie within RATE_TOL = 0.01 of p. For a correct dropout the
 number of zeros is Binomial(n, p), and by Hoeffding's inequality P(|zeros / n - p| > t) <= 2 exp(-2 n t^2):
-at t = 0.01 that is 2 exp(-40) = 8.5e-18 per call, 1.7e-17 for the grading's two calls, far below 1e-6 (the
-author check's half tolerance, t = 0.005, gives 2 exp(-10) = 9.1e-5 per call by the same bound; the normal
-approximation, sigma <= 0.0011, gives 5e-6). The bugs fail for certain, not by chance: without the 1/(1 - p)
-scaling the survivors equal x; dropping in eval mode changes x where it must stay; p taken as the keep
-probability drops a share of 1 - p, at least 0.2 away from p for the p drawn. Two calls on the same input
-must not give the same mask (a correct dropout repeats a mask of 10,000 elements with probability at most
-0.6^10000). The gradient of a call is checked against its own mask: g * output / x.
+at t = 0.01 that is 2 exp(-30) = 1.9e-13 per call, 3.7e-13 for the grading's two calls, far below 1e-6. (The
+author check asks for half the tolerance, t = 0.005: by the normal approximation, sigma = sqrt(p (1 - p) / n)
+<= 0.00126, a correct dropout misses it with probability 8e-5 per call.) The bugs fail for certain, not by
+chance: without the 1/(1 - p) scaling the survivors equal x; dropping in eval mode changes x where it must
+stay; p taken as the keep probability drops a share of 1 - p, at least 0.2 away from p for the p drawn. Two
+calls on the same input must not give the same mask (a correct dropout repeats a mask of 10,000 elements
+with probability at most 0.6^10000). The gradient of a call is checked against its own mask: g * output / x.
 
 ``batch_norm`` matches F.batch_norm(training=True): per-channel batch mean and the biased variance (dividing
 by N H W; the unbiased variance misses by a factor sqrt(n / (n - 1)), 3.5 % on the test's 8 values per
@@ -41,14 +41,16 @@ The threshold test (docs/suite-authoring.md, section 11): the student's ``build_
 ``train_cnn`` for 3 epochs over a secret 2,000 of the 5,000 public training images (batches of 50, a secret
 shuffle), on DEVICE ("cuda" where the grader has a GPU, else "cpu"), with the class names permuted by a
 secret permutation and, on a secret coin, every image mirrored left to right (clothes look alike mirrored).
-The 2,000 hidden test images (``hidden/data``, t10k 0-1999, never under data/), transformed the same way, go
-into the kernel; logits come back, which must be what the reference's network computes with the returned
-weights in eval mode, and the grader scores them against the labels it keeps. The accuracy must reach
-THRESHOLD_LEVEL - THRESHOLD_MARGIN = 0.80 - 0.06 = 0.74. THRESHOLD_LEVEL is the reference's accuracy in
-this setting measured over 24 secret seeds outside the grader (one thread, CPU): worst 0.786, median 0.803,
-best 0.818 (figures in tests/test_a06.py's docstring); the author check asks the notebook's solution for
-0.77 (half the margin) under every seed, 0.016 below the worst measured. A model that does not learn gets
-about 0.1; one that looks its inputs up cannot match the twin check.
+A secret 1,000 of the 2,000 hidden test images (``hidden/data``, t10k 0-1999, never under data/),
+transformed the same way, go into the kernel; logits come back, which must be what the reference's network
+computes with the returned weights in eval mode, and the grader scores them against the labels it keeps.
+The accuracy must reach THRESHOLD_LEVEL - THRESHOLD_MARGIN = 0.80 - 0.08 = 0.72. THRESHOLD_LEVEL is the
+reference's median accuracy in this very setting, measured over 24 seeds outside the grader (one thread,
+CPU; each seed its own training images, test images, class names, mirroring, starting weights and
+dropout masks): worst 0.773, median 0.8015, best 0.826. The author check asks the notebook's solution for
+0.76 (half the margin) under every seed, 0.013 below the worst measured. A model that does not learn gets
+about 0.1; one that looks its inputs up cannot pass the twin check. Sending the images costs more than the
+training (1 to 2 s of one core): 2,000 + 1,000 images are 9.4 MB.
 """
 
 import functools
@@ -77,9 +79,9 @@ MISTAKES = load_catalogue(Path(__file__).with_name("mistakes.py"))
 
 ROOT = Path(__file__).resolve().parents[3]
 PUBLIC = ROOT / "data" / "fashion_mnist" / "fashion_public.npz"
-PUBLIC_SHA256 = "471db4c145abbf0d05f76927883e9da60d974203ab595adb81bb998443752bdf"
+PUBLIC_DIGEST = "471db4c145abbf0d05f76927883e9da60d974203ab595adb81bb998443752bdf"
 HIDDEN = Path(__file__).with_name("data") / "fashion_test.npz"
-HIDDEN_SHA256 = "b7f2e640aeacafed6eee37df496be21158de598ee17d8462314f60ce1c3c1917"
+HIDDEN_DIGEST = "b7f2e640aeacafed6eee37df496be21158de598ee17d8462314f60ce1c3c1917"
 
 # Every aten operator that convolves, however it is reached (F.conv*, nn.Conv*, conv_transpose*, torch.ops,
 # the CPU/CUDA/MKL-DNN/NNPACK/MIOpen/MPS kernels); unfold's aten::im2col and col2im stay fair.
@@ -116,9 +118,9 @@ POOLING_OPS = (
 )
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-DROP_ELEMENTS, RATE_TOL = 200_000, 0.01
-THRESHOLD_ROWS, THRESHOLD_EPOCHS, THRESHOLD_BATCH = 2000, 3, 50
-THRESHOLD_LEVEL, THRESHOLD_MARGIN = 0.80, 0.06
+DROP_ELEMENTS, RATE_TOL = 150_000, 0.01
+THRESHOLD_ROWS, THRESHOLD_TEST, THRESHOLD_EPOCHS, THRESHOLD_BATCH = 2000, 1000, 3, 50
+THRESHOLD_LEVEL, THRESHOLD_MARGIN = 0.80, 0.08
 LOOP_ROWS, LOOP_BATCH, LOOP_EPOCHS = 96, 32, 2
 FLOAT32 = {"rtol": 1e-4, "atol": 1e-4}
 
@@ -150,13 +152,13 @@ def _archive(path, sha256):
 
 def public_images():
     """The 5,000 public training images: float32 (n, 1, 28, 28) in [0, 1], int64 labels."""
-    data = _archive(PUBLIC, PUBLIC_SHA256)
+    data = _archive(PUBLIC, PUBLIC_DIGEST)
     return torch.from_numpy(data["train_images"]).float()[:, None] / 255, torch.from_numpy(data["train_labels"]).long()
 
 
 def hidden_images():
     """The 2,000 hidden test images (never sent to a kernel with their labels)."""
-    data = _archive(HIDDEN, HIDDEN_SHA256)
+    data = _archive(HIDDEN, HIDDEN_DIGEST)
     return torch.from_numpy(data["images"]).float()[:, None] / 255, torch.from_numpy(data["labels"]).long()
 
 
@@ -227,7 +229,7 @@ class TestConv2d:
     @points(1)
     def test_stride(self, student, reference, rng):
         case = conv_case(rng, 2, size(rng, 1, 3), size(rng, 2, 4), (3, 3), (size(rng, 9, 13), size(rng, 9, 13)))
-        check_conv(student, reference, *case, size(rng, 2, 3), size(rng, 0, 1),
+        check_conv(student, reference, *case, size(rng, 2, 3), 0,
                    hint=CONV_HINT + ": a stride s moves the window s pixels at a time (keep every s-th output)")
 
     @points(1)
@@ -245,8 +247,7 @@ class TestConv2d:
     @points(1)
     def test_float64(self, student, reference, rng):
         case = conv_case(rng, 2, 2, 3, (3, 2), (8, 7), dtype=torch.float64)
-        check_conv(student, reference, *case, size(rng, 1, 2), size(rng, 0, 2),
-                   hint=CONV_HINT + "; float64 inputs give a float64 result")
+        check_conv(student, reference, *case, 2, 2, hint=CONV_HINT + "; float64 inputs give a float64 result")
 
     @points(1)
     def test_one_image_many_channels(self, student, reference, rng):
@@ -403,7 +404,7 @@ class TestDropout:
                                       f'"{DROPOUT_SECTION}")\n{call} -> {rate:.4f} of the values are 0; expected '
                                       f"about p = {p}.\nHint: drop where torch.rand_like(x) < p, keep the rest")
             assert_at_most(abs(rate - p), 0.0, RATE_TOL, fn="dropout", inputs={"x": x, "p": p, "training": True},
-                           what=f"|share of zeros - p| (share of zeros {rate:.4f})",
+                           what="|share of zeros - p|",
                            hint="each value is dropped with probability p, independently: "
                                 "mask = torch.rand_like(x) >= p keeps a share 1 - p")
 
@@ -499,10 +500,16 @@ class TestBuildCnn:
         model = student.keep.build_cnn()
         state = as_state(model.state_dict(), "build_cnn()")
         check_shapes(state, CNN_SHAPES, "build_cnn()")
+        # Secret weights, batch-norm scales, shifts and running statistics: a fresh batch norm in eval mode is
+        # nearly the identity, which would let a ReLU placed before it pass.
+        secret = [torch.tensor(0) if not shape else (rng.uniform(shape, 0.5, 2.0) if "running_var" in name
+                                                     else rng.normal(shape, std=0.5))
+                  for name, shape in zip(state, CNN_SHAPES, strict=True)]
+        model.load_state_dict(dict(zip(state, secret, strict=True)))
         model.eval()
         images = rng.uniform((5, 1, 28, 28))
         with torch.no_grad():
-            want = twin_of(state, reference.build_cnn)(images)
+            want = twin_of(dict(zip(state, secret, strict=True)), reference.build_cnn)(images)
         assert_close(model(images), want, fn="build_cnn()", inputs={"images": images}, what="model.eval()(images)",
                      hint=BUILD_HINT + ": images (b, 1, 28, 28) give logits (b, 10), in this order, no softmax",
                      **FLOAT32)
@@ -575,9 +582,11 @@ class TestClothing:
     def test_accuracy_on_hidden_clothing_images(self, student, reference, rng):
         images, labels = public_images()
         rows = torch.randperm(len(images), generator=rng.generator)[:THRESHOLD_ROWS]
-        X, X_test = images[rows], hidden_images()[0]
+        test_images, test_labels = hidden_images()
+        test_rows = torch.randperm(len(test_images), generator=rng.generator)[:THRESHOLD_TEST]
+        X, X_test = images[rows], test_images[test_rows]
         names = torch.randperm(10, generator=rng.generator)
-        y, y_test = names[labels[rows]], names[hidden_images()[1]]  # y_test stays here: only X_test is sent
+        y, y_test = names[labels[rows]], names[test_labels[test_rows]]  # y_test stays here: only X_test is sent
         if rng.integers(0, 2, ()):
             X, X_test = X.flip(-1), X_test.flip(-1)
         call = f"build_cnn() trained by train_cnn(model, loader, {THRESHOLD_EPOCHS}, {DEVICE!r})"
