@@ -1,0 +1,203 @@
+"""Pairs of submissions whose solution cells are suspiciously alike, ranked, with the evidence.
+
+Each solution cell of each submission becomes normalised tokens (`.normalize`), then the set of its k-grams
+(runs of `GRAM` tokens; a shorter cell is one gram). The grams of the release's own starter code of that cell
+(the signature, the stub) are dropped: everyone was given them, they are no evidence.
+
+The rest is weighted by how rare it is in the class (``log((n + 1) / df)``, ``df`` the students who wrote that
+gram in that cell): the idiomatic way to write a short answer, which honest students find independently, counts
+for little; a stretch two students alone share counts for much (MOSS discounts passages that appear in many
+programs for the same reason). Nothing is dropped for being common, so a ring of copies does not hide itself.
+
+A pair's similarity is the weighted Dice coefficient of their grams over every cell, matched by ``grade_id``
+(``2 w(A∩B) / (w(A) + w(B))``): a pair of long solutions that agree everywhere ranks above a pair that wrote
+one short cell the same way. A pair is reported at or above ``threshold`` with at least `MIN_SHARED` shared
+grams, and every cell gets its own score, the lines that matched on either side, and, where the two cells are
+the same after normalising, the names that were renamed and the literals that were changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .class_cells import ClassCells, shown
+from .normalize import MAX_CELL_CHARS, CellTokens, normalize_cell, starter_names
+
+GRAM = 6  # tokens per gram: about one short expression (`return X @ w + b` is 8 tokens)
+DEFAULT_THRESHOLD = 0.6
+MAX_ALIGNED_TOKENS = 3000  # cells longer than this are not aligned token by token for the renamed names
+MIN_SHARED = 25  # shared grams a reported pair needs at least: a few short identical lines are no case
+
+Gram = tuple[str, ...]
+
+
+@dataclass
+class Cell:
+    """One student's cell: its source, normalised tokens, and distinctive grams with the lines each covers."""
+
+    source: str
+    tokens: CellTokens
+    grams: dict[Gram, frozenset[int]] = field(default_factory=dict)
+
+
+@dataclass
+class CellMatch:
+    """The evidence of one cell for one pair: how alike, which lines, and what differs beneath the disguise."""
+
+    key: str
+    score: float
+    shared: int
+    lines_a: frozenset[int]
+    lines_b: frozenset[int]
+    same_after_normalising: bool
+    renamed: list[tuple[str, str]]
+    literals_changed: list[tuple[str, str]]
+    method: str  # "ast" when both cells parsed, else "tokens"
+
+
+@dataclass
+class Pair:
+    a: str
+    b: str
+    score: float
+    shared: int
+    cells: list[CellMatch]
+
+
+@dataclass
+class SimilarityReport:
+    assignment: str
+    threshold: float
+    students: list[str]
+    pairs: list[Pair]  # at or above the threshold, most alike first
+    best_below: Pair | None  # the most alike pair under the threshold, to show how far the rest is
+    notes: list[str]  # per student and cell: what could not be compared, or was compared as tokens
+    cells: dict[str, dict[str, Cell]]  # student -> cell key -> cell, for the side-by-side evidence
+    starter_from: str
+
+
+def grams_of(tokens: CellTokens) -> dict[Gram, frozenset[int]]:
+    """Every run of `GRAM` tokens of a cell (the whole cell if shorter), with the lines its tokens are on."""
+    found: dict[Gram, set[int]] = {}
+    count = len(tokens.tokens)
+    for start in range(max(count - GRAM + 1, 1 if count else 0)):
+        gram = tuple(tokens.tokens[start:start + GRAM])
+        found.setdefault(gram, set()).update(tokens.lines[start:start + GRAM])
+    return {gram: frozenset(lines) for gram, lines in found.items()}
+
+
+def compare_class(class_cells: ClassCells, threshold: float = DEFAULT_THRESHOLD) -> SimilarityReport:
+    """Rank every pair of ``class_cells``' submissions by how alike their distinctive solution code is."""
+    keep = {key: starter_names(source) for key, source in class_cells.starter.items()}
+    starter_grams = {key: set(grams_of(normalize_cell(source, keep[key]))) for key, source in
+                     class_cells.starter.items()}
+    notes = [f"{shown(student)}: {why}" for student, why in class_cells.refused.items()]
+    cells: dict[str, dict[str, Cell]] = {}
+    for submission in class_cells.submissions:
+        notes += [f"{shown(submission.student)}: {problem}" for problem in submission.problems]
+        own = cells.setdefault(submission.student, {})
+        for key, source in submission.cells.items():
+            if len(source) > MAX_CELL_CHARS:
+                notes.append(f"{shown(submission.student)}: cell {shown(key)} is {len(source) // 1000} kB, over the "
+                             f"{MAX_CELL_CHARS // 1000} kB compared: not compared")
+                continue
+            tokens = normalize_cell(source, keep[key])
+            if tokens.note:
+                notes.append(f"{shown(submission.student)}: cell {shown(key)} {tokens.note}")
+            grams = {g: lines for g, lines in grams_of(tokens).items() if g not in starter_grams[key]}
+            own[key] = Cell(source, tokens, grams)
+    weights = _weights(cells)
+    students = sorted(cells)
+    scored = sorted((_pair(a, b, cells[a], cells[b], weights) for a, b in itertools.combinations(students, 2)),
+                    key=lambda pair: (-pair.score, -pair.shared, pair.a, pair.b))
+    flagged = [p for p in scored if p.score >= threshold and p.shared >= MIN_SHARED]
+    flagged_ids = {id(pair) for pair in flagged}
+    below = next((pair for pair in scored if id(pair) not in flagged_ids), None)
+    return SimilarityReport(class_cells.assignment, threshold, students, flagged, below, notes, cells,
+                            str(class_cells.starter_from))
+
+
+def _weights(cells: dict[str, dict[str, Cell]]) -> dict[str, dict[Gram, float]]:
+    """Each cell's grams weighted by how rare they are in the class: ``log((n + 1) / students who wrote it)``."""
+    counts: dict[str, Counter[Gram]] = {}
+    for own in cells.values():
+        for key, cell in own.items():
+            counts.setdefault(key, Counter()).update(cell.grams.keys())
+    total = len(cells) + 1
+    return {key: {gram: math.log(total / count) for gram, count in counter.items()} for key, counter in counts.items()}
+
+
+def _pair(a: str, b: str, cells_a: dict[str, Cell], cells_b: dict[str, Cell],
+          weights: dict[str, dict[Gram, float]]) -> Pair:
+    matches = []
+    shared_count = 0
+    shared_weight = weight_a = weight_b = 0.0
+    for key in sorted(set(cells_a) | set(cells_b)):
+        grams_a = cells_a[key].grams if key in cells_a else {}
+        grams_b = cells_b[key].grams if key in cells_b else {}
+        weight = weights.get(key, {})
+        mass_a, mass_b = sum(weight[g] for g in grams_a), sum(weight[g] for g in grams_b)
+        weight_a += mass_a
+        weight_b += mass_b
+        shared = grams_a.keys() & grams_b.keys()
+        if not shared:
+            continue
+        mass = sum(weight[g] for g in shared)
+        shared_count += len(shared)
+        shared_weight += mass
+        matches.append(_cell_match(key, cells_a[key], cells_b[key], shared, _dice(mass, mass_a, mass_b)))
+    matches.sort(key=lambda match: (-match.score * match.shared, match.key))
+    return Pair(a, b, _dice(shared_weight, weight_a, weight_b), shared_count, matches)
+
+
+def _dice(shared: float, a: float, b: float) -> float:
+    return 2 * shared / (a + b) if a + b > 0 else 0.0
+
+
+def _cell_match(key: str, cell_a: Cell, cell_b: Cell, shared: set[Gram], score: float) -> CellMatch:
+    tokens_a, tokens_b = cell_a.tokens, cell_b.tokens
+    renamed, literals = _disguise(tokens_a, tokens_b)
+    return CellMatch(
+        key=key,
+        score=score,
+        shared=len(shared),
+        lines_a=frozenset().union(*(cell_a.grams[g] for g in shared)),
+        lines_b=frozenset().union(*(cell_b.grams[g] for g in shared)),
+        same_after_normalising=tokens_a.tokens == tokens_b.tokens,
+        renamed=renamed,
+        literals_changed=literals,
+        method="ast" if tokens_a.method == tokens_b.method == "ast" else "tokens",
+    )
+
+
+def _disguise(a: CellTokens, b: CellTokens) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Names and literals that differ where the two cells' normalised tokens line up: what a copy changed.
+
+    A name counts as renamed only where it is so consistently: every aligned use of it on one side faces the
+    same other name, and that name faces no other (an alignment of two different cells pairs names by chance).
+    """
+    if max(len(a.tokens), len(b.tokens)) > MAX_ALIGNED_TOKENS:
+        return [], []
+    faced: dict[str, set[str]] = {}
+    facing: dict[str, set[str]] = {}
+    order: dict[tuple[str, str], None] = {}
+    literals: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(None, a.tokens, b.tokens, autojunk=False)
+    for start_a, start_b, size in matcher.get_matching_blocks():
+        for i, j in zip(range(start_a, start_a + size), range(start_b, start_b + size), strict=True):
+            x, y = a.originals[i], b.originals[j]
+            if x is None or y is None:
+                continue
+            if a.tokens[i].startswith(("Constant:", "NUM", "STR")):
+                if x != y:
+                    literals.append((x, y))
+                continue
+            faced.setdefault(x, set()).add(y)
+            facing.setdefault(y, set()).add(x)
+            order[(x, y)] = None
+    renamed = [(x, y) for x, y in order if x != y and faced[x] == {y} and facing[y] == {x}]
+    return renamed, literals
