@@ -14,10 +14,13 @@
 - ``demo``: build a course from this repository, submit the bundled sample
   class, grade it, export the gradebook and write feedback (in a folder of its
   own: it refuses to replace one it did not create, unless ``--force``);
-- ``hub start|users|sync|remove-accounts``: the classroom JupyterHub from a roster.
+- ``hub start|users|sync|remove-accounts``: the classroom JupyterHub from a roster;
+- ``similarity COURSE_DIR ASSIGNMENT``: instructors only, pairs of submissions whose solution cells are
+  suspiciously alike, ranked, with the evidence (terminal, ``--html``);
+- ``export COURSE_DIR --canvas CSV``: final grades, late penalties applied, as a Canvas gradebook import CSV.
 
 A module per command family (`.course`, `.grading`, `.authoring`, `.student`, `.demo`,
-`.selftest`, `.hub`), the parser in `.parser`, the shared console in `.output`.
+`.selftest`, `.hub`, `.reports`), the parser in `.parser`, the shared console in `.output`.
 ``--course-root`` and ``-v`` go before or after the subcommand's name.
 """
 
@@ -33,7 +36,7 @@ from .parser import build_parser, default_course_root
 # Each command imports what it needs when it runs: `validate` answers a student in well under a second when a
 # warm validate server is up (`.validate_server`), and importing torch, nbformat's schemas and nbgrader for it
 # would take three.
-_NBGRADER_COMMANDS = ("collect", "grade", "check", "init", "demo", "selftest")
+_NBGRADER_COMMANDS = ("collect", "grade", "check", "init", "demo", "selftest", "export")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +96,14 @@ def run_command(args, root: Path) -> int:
         from .hub import hub_command
 
         return hub_command(args)
+    if args.command in ("similarity", "export"):
+        from .reports import export_command, similarity_command
+
+        if args.command == "similarity":
+            return similarity_command(args.course_dir.resolve(), args.assignment, args.threshold, args.html,
+                                      args.show)
+        return export_command(args.course_dir.resolve(), args.canvas, args.assignment, args.canvas_id,
+                              section=args.section, missing_zero=args.missing_zero)
     if args.command == "selftest":
         from .selftest import security_selftest_command
 

@@ -12,7 +12,8 @@ from ..selftest.categories import CATEGORIES
 DEFAULT_ASSIGNMENT = "a01_gradient_descent"
 DEFAULT_ROSTER = HUB_CONFIG_DIR / "roster.example.toml"
 DEFAULT_STATE = HUB_CONFIG_DIR.parent / ".hub"
-DESCRIPTION = "The autograder command: init, new, check, collect, grade, validate, demo, selftest and hub."
+DESCRIPTION = ("The autograder command: init, new, check, collect, grade, validate, demo, selftest, hub, similarity "
+               "and export.")
 
 
 def default_course_root() -> Path:
@@ -130,7 +131,38 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--workers", type=int, default=2, help="grader processes sharing the categories")
 
     add_hub_parser(commands, common)
+    add_report_parsers(commands, common)
     return parser
+
+
+def add_report_parsers(commands: argparse._SubParsersAction, common: list[argparse.ArgumentParser]) -> None:
+    """``similarity`` and ``export``: what an instructor reads about a class, and the grades for the LMS."""
+    similarity = commands.add_parser("similarity", parents=common,
+                                     help="instructors only: pairs of submissions whose solution cells are "
+                                          "suspiciously alike, ranked, with the evidence")
+    similarity.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")
+    similarity.add_argument("assignment", help="the assignment's id, e.g. a01_gradient_descent")
+    similarity.add_argument("--threshold", type=float, default=0.6,
+                            help="report pairs at least this alike, 0 to 1 (default: 0.6)")
+    similarity.add_argument("--html", type=Path, default=None,
+                            help="also write an HTML page with every reported pair's cells side by side here "
+                                 "(never inside the course's feedback/ or release/)")
+    similarity.add_argument("--show", type=int, default=3,
+                            help="pairs whose cells are printed side by side in the terminal (default: 3)")
+    export = commands.add_parser("export", parents=common,
+                                 help="final grades, late penalties applied, as a Canvas gradebook import CSV")
+    export.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")
+    export.add_argument("--canvas", type=Path, required=True, metavar="CSV",
+                        help="write Canvas's gradebook import CSV here (nbgrader's own `nbgrader export` is "
+                             "unchanged)")
+    export.add_argument("--assignment", action="append", default=[],
+                        help="export only this assignment (repeatable; default: every assignment in the gradebook)")
+    export.add_argument("--canvas-id", action="append", default=[], metavar="ASSIGNMENT=ID",
+                        help="the Canvas assignment id of an assignment, so its grades go into that Canvas "
+                             "assignment (repeatable); without one, Canvas creates a new assignment column")
+    export.add_argument("--section", default="", help="the Section column's value (default: empty)")
+    export.add_argument("--missing-zero", action="store_true",
+                        help="a student with no submission gets 0 (default: blank, which Canvas leaves as it is)")
 
 
 def add_hub_parser(commands: argparse._SubParsersAction, common: list[argparse.ArgumentParser]) -> None:
