@@ -56,7 +56,7 @@ def demo_command(root: Path, workdir: Path, assignment_ids: list[str], *, force:
         assignment.validate()
     course = NbgraderCourse.create(workdir, root)
     output.console.print(f"course directory: {workdir}")
-    code, graded = 0, {}
+    code = 0
     for assignment in assignments:
         release = course.generate(assignment.id)
         students = submit_samples(assignment.samples_dir, release / f"{assignment.id}.ipynb",
@@ -66,11 +66,9 @@ def demo_command(root: Path, workdir: Path, assignment_ids: list[str], *, force:
         code = max(code, grade_command(course, assignment.id, students, force=False,
                                        expected=expected_scores(assignment.samples_dir), workers=workers,
                                        ray=ray))
-        graded[assignment.id] = students
     csv_path = course.export_csv(workdir / "grades.csv")
-    for assignment_id, students in graded.items():
-        for student in students:
-            course.feedback(assignment_id, student)
+    for assignment in assignments:
+        course.feedback(assignment.id)  # the whole class at once
     output.console.print(f"gradebook exported: {csv_path}")
     output.console.print(f"feedback: {workdir / 'feedback'}/<student>/<assignment>/<assignment>.html")
     return code

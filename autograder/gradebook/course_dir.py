@@ -159,9 +159,12 @@ class NbgraderCourse:
         api = self.api(SandboxedGrading={"force": force_regrade}) if force_regrade else self.api()
         return self._check(api.autograde(assignment, student, force=True, create=True), f"autograde {student}")
 
-    def feedback(self, assignment: str, student: str) -> Path:
-        self._check(self.api().generate_feedback(assignment, student, force=True), f"generate_feedback {student}")
-        return self.root / "feedback" / student / assignment
+    def feedback(self, assignment: str, student: str | None = None) -> Path:
+        """Feedback pages of ``student``, or of every graded student in one nbgrader run (templates compiled
+        once: a page inlines MathJax, so compiling its template costs more than rendering it); their folder."""
+        self._check(self.api().generate_feedback(assignment, student, force=True),
+                    f"generate_feedback {student or assignment}")
+        return self.root / "feedback" / (student or "") / (assignment if student else "")
 
     def submitted_students(self, assignment: str) -> list[str]:
         return sorted(p.parent.name for p in (self.root / "submitted").glob(f"*/{assignment}") if p.is_dir())
