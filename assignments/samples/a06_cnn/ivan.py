@@ -1,7 +1,7 @@
 # Ivan: conv2d ignores the stride (right where it is 1: 3 x 3, padding, no bias, many channels: 4 / 8);
 # dropout takes p as the probability to keep (drops 1 - p, divides by p; p = 0 gives nan: the identity,
-# fresh-mask and gradient tests pass, 3 / 6); batch_norm uses the unbiased variance (0 / 5). Everything
-# else right: 35 - 4 - 3 - 5 = 23 / 35.
+# fresh-mask and gradient tests pass, 3 / 6); batch_norm uses the unbiased variance (0 / 5); build_cnn and
+# train_cnn are the stubs (0 / 2, 0 / 4, 0 / 3). Sobel filter and max pooling right: 4 + 1 + 6 + 3 = 14 / 35.
 
 # %% [conv2d]
 def conv2d(x, weight, bias=None, stride=1, padding=0):
@@ -37,28 +37,3 @@ def batch_norm(x, gamma, beta, eps=1e-5):
     mean = x.mean(dim=(0, 2, 3), keepdim=True)
     var = x.var(dim=(0, 2, 3), keepdim=True)
     return gamma[None, :, None, None] * (x - mean) / torch.sqrt(var + eps) + beta[None, :, None, None]
-
-# %% [build_cnn]
-def build_cnn():
-    return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(0.25), nn.Linear(784, 10),
-    )
-
-# %% [train_cnn]
-def train_cnn(model, loader, epochs, device):
-    model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    losses = []
-    for _ in range(epochs):
-        total = 0.0
-        for images, labels in loader:
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(images.to(device)), labels.to(device))
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-        losses.append(total / len(loader))
-    model.eval()
-    return losses
