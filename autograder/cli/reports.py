@@ -19,10 +19,12 @@ def similarity_command(course_dir: Path, assignment: str, threshold: float, html
     from ..course.assignment import CourseError
     from ..reports.class_cells import read_class
     from ..reports.similarity import compare_class
-    from ..reports.similarity_html import cell_summary, safe_line, write_page
+    from ..reports.similarity_html import cell_summary, check_page_path, safe_line, write_page
 
     if not 0.0 <= threshold <= 1.0:
         raise CourseError(f"--threshold {threshold}: give a fraction between 0 and 1, like 0.6")
+    if html is not None:
+        check_page_path(html, course_dir)
     report = compare_class(read_class(course_dir, assignment), threshold)
     console = output.console
     console.print(Text(f"Similarity of {assignment}: {len(report.students)} submissions, "

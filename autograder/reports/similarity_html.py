@@ -97,13 +97,19 @@ def _column(source: str, matched: frozenset[int]) -> str:
     return f"<td class='n'>{''.join(numbers)}</td><td>{''.join(code)}</td>"
 
 
-def write_page(report: SimilarityReport, path: Path, course_dir: Path) -> Path:
-    """Write the page to ``path``, refused inside the course's ``feedback/`` (what students are sent)."""
+def check_page_path(path: Path, course_dir: Path) -> Path:
+    """``path`` resolved, refused inside the course's ``feedback/`` or ``release/`` (what students are sent)."""
     target = path.resolve()
     for published in ("feedback", "release"):
         if target.is_relative_to((course_dir / published).resolve()):
             raise CourseError(f"{path} is inside {course_dir / published}, which nbgrader hands to students: "
                               "write the similarity page somewhere only instructors read")
+    return target
+
+
+def write_page(report: SimilarityReport, path: Path, course_dir: Path) -> Path:
+    """Write the page to ``path`` (see `check_page_path`)."""
+    target = check_page_path(path, course_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_page(report), encoding="utf-8")
     return target
