@@ -80,7 +80,7 @@ def export_command(course_dir: Path, canvas: Path, assignments: list[str], canva
         output.console.print(Text(f"note: {note}"))
     submitted = sum(score is not None for student in grades.students for score in student.scores.values())
     output.console.print(Text(f"Canvas gradebook import CSV: {path} ({len(grades.students)} students, "
-                              f"{len(grades.assignments)} assignments, {submitted} graded submissions, late "
+                              f"{len(grades.assignments)} assignment(s), {submitted} graded submission(s), late "
                               "penalties applied). Import it in Canvas: Grades > Import."))
     return 0
 
