@@ -34,6 +34,22 @@ def private_validate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         os.environ[validate_server.FOLDER_ENV] = before
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_verdict_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Suite verdicts shared by the tests' course directories, starting empty: a run verifies as a fresh machine."""
+    from autograder.grading.reference_check import VERDICT_CACHE_ENV
+
+    folder = tmp_path_factory.mktemp("verdicts")
+    folder.chmod(0o700)
+    before = os.environ.get(VERDICT_CACHE_ENV)
+    os.environ[VERDICT_CACHE_ENV] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(VERDICT_CACHE_ENV, None)
+    else:
+        os.environ[VERDICT_CACHE_ENV] = before
+
+
 @pytest.fixture(scope="session")
 def toy_assignment() -> Assignment:
     return Assignment("toy", TOY_ROOT)

@@ -9,8 +9,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "autograder"
 # Lowest first: a module may import its own layer and the layers below it, never one above.
-LAYERS = {"sandbox": 0, "course": 1, "grading": 2, "testing": 3, "gradebook": 3, "nbgrader_config": 4,
-          "authoring": 4, "selftest": 4, "hub": 5, "cli": 6}
+LAYERS = {"sandbox": 0, "private": 0, "course": 1, "grading": 2, "testing": 3, "gradebook": 3, "nbgrader_config": 4,
+          "authoring": 4, "selftest": 4, "reports": 4, "hub": 5, "cli": 6}
 MAX_MODULE_LINES = 400
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "hostile" not in p.parts and "toy_course" not in p.parts)
 

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import importlib
 import json
 import logging
 import os
 import socket
-import stat
 import struct
 import subprocess
 import sys
@@ -37,6 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from .. import private
+from ..private import code_digest
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,6 @@ ANSWER_TIMEOUT_S = 900  # longer than any check's own limits: a server that take
 SOCKET_NAME, LOCK_NAME, LOG_NAME = "server.sock", "server.lock", "server.log"
 _REQUEST_BYTES = 64 * 1024  # a request is two paths and a digest
 _ANSWER_BYTES = 16 * 1024 * 1024  # an answer is the check's report: a line per cell, errors cut short
-_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 class ServerRefused(RuntimeError):
@@ -72,22 +72,11 @@ def server_folder() -> Path:
 
 def private_folder(folder: Path) -> Path:
     """``folder``, created 0700 if missing; `ServerRefused` unless it is a real folder of this user's alone."""
-    with contextlib.suppress(FileExistsError):
-        folder.mkdir(mode=0o700)
-    info = os.lstat(folder)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise ServerRefused(f"{folder} is not a folder only you (uid {os.getuid()}) can enter: the warm validate "
-                            f"server is not used; remove it, or set ${FOLDER_ENV} to a private folder")
-    return folder
-
-
-def code_digest() -> str:
-    """What identifies the autograder code a process runs: its Python and its package's files (names, sizes, times)."""
-    entries = [sys.executable]
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        info = path.stat()
-        entries.append(f"{path.relative_to(_PACKAGE)}:{info.st_size}:{info.st_mtime_ns}")
-    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+    try:
+        return private.private_folder(folder)
+    except private.NotPrivate as exc:
+        raise ServerRefused(f"{exc}: the warm validate server is not used; remove it, or set ${FOLDER_ENV} to a "
+                            "private folder") from None
 
 
 def peer_uid(connection: socket.socket) -> int:

@@ -9,15 +9,20 @@ all-zero gradients (one that every student passes).
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import multiprocessing
+import os
 import statistics
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from ..course.assignment import Assignment, read_notebook
+from ..private import code_digest, private_folder
 from ..sandbox.host import parallel_jobs, share_cores
 from ..sandbox.kernel import StudentKernel
 from .compare import Measurement, tolerance_margin
@@ -25,7 +30,10 @@ from .job import GradingRecords
 from .results import TestResult
 from .suite import SuiteError, SuitePlugin, load_reference
 
+log = logging.getLogger(__name__)
+
 GRADIENT_CHECK = "gradient tests compare nonzero reference gradients"
+VERDICT_CACHE_ENV = "AUTOGRADER_VERDICT_CACHE"  # this user's shared suite verdicts, instead of ~/.cache/...
 
 
 @dataclass
@@ -131,21 +139,46 @@ def _num(value: float) -> str:
 def verify_suite(assignment: Assignment, records: GradingRecords) -> None:
     """Refuse to grade anyone against a suite that errors or that the reference itself fails.
 
-    The verdict is kept per suite version, so each version is verified once.
-    Only full marks decide it: all-zero gradients are for the author's check.
+    The verdict is kept per suite version in the course directory, and in this user's private cache
+    (``~/.cache/autograder-verified-suites``, or ``$AUTOGRADER_VERDICT_CACHE``) under a key of everything it
+    rests on (suite, reference, solution notebook, data, autograder code, torch), so each version is verified
+    once, not once per course directory. Only full marks decide it: all-zero gradients are for the author's check.
     """
     version = assignment.suite_version()
     verdict = records.root / "verified_suites" / f"{assignment.id}-{version}.ok"
     if verdict.exists():
         return
-    run, = _grade_reference(assignment, seeds=1, margin=1.0)
-    check = full_marks_check(1, run.results)
-    if not check.ok:
-        raise SuiteError(f"{assignment.suite_dir}: the reference solution in {assignment.source_notebook.name} does "
-                         "not pass its own hidden suite; fix the suite or the reference. No student was graded.\n"
-                         f"{check.detail}")
+    shared = _shared_verdict(assignment, version)
+    if shared is None or not shared.exists():
+        run, = _grade_reference(assignment, seeds=1, margin=1.0)
+        check = full_marks_check(1, run.results)
+        if not check.ok:
+            raise SuiteError(f"{assignment.suite_dir}: the reference solution in {assignment.source_notebook.name} "
+                             "does not pass its own hidden suite; fix the suite or the reference. No student was "
+                             f"graded.\n{check.detail}")
+        if shared is not None:
+            shared.write_text(version)
     verdict.parent.mkdir(parents=True, exist_ok=True)
     verdict.write_text(version)
+
+
+def _shared_verdict(assignment: Assignment, version: str) -> Path | None:
+    """Where this user's verdict on exactly this suite, reference, solution, data and code is kept, so that each
+    course directory graded from one course tree does not verify it again; None where there is no private
+    folder for it (then each course directory verifies, as before)."""
+    key = hashlib.sha256()
+    for part in (version, code_digest(), torch.__version__, str(assignment.root.resolve())):
+        key.update(part.encode() + b"\0")
+    for path in (assignment.source_notebook, *(assignment.data_dir / name for name in assignment.required_data())):
+        key.update(path.read_bytes())
+    configured = os.environ.get(VERDICT_CACHE_ENV)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "autograder-verified-suites"
+    try:
+        folder = private_folder(Path(configured) if configured else cache)
+    except OSError as exc:
+        log.warning("suite verdicts are not shared between course directories: %s", exc)
+        return None
+    return folder / f"{assignment.id}-{key.hexdigest()[:32]}.ok"
 
 
 @dataclass
