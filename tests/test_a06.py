@@ -202,7 +202,7 @@ def test_the_dropout_bounds_stated_in_the_suite():
     below = stats.binom.cdf(math.ceil(n * (worst_p - t / 2)) - 1, n, worst_p)
     above = stats.binom.sf(math.floor(n * (worst_p + t / 2)), n, worst_p)
     assert below + above < 1e-4
-    assert 0.6**10000 < 1e-300 or 0.6**10000 == 0.0
+    assert 10_000 * math.log10(0.6) < -2000  # a fresh mask of 10,000 elements repeats with probability < 1e-2000
 
 
 # ----------------------------------------------------------------------------------------------- catalogue
@@ -277,6 +277,7 @@ CONV_VALUES = ("test_three_by_three", "test_padding", "test_stride", "test_recta
 POOL_VALUES = ("test_two_by_two", "test_odd_sizes", "test_overlapping_windows", "test_rectangular_windows",
                "test_negative_values")
 BN_VALUES = ("test_values", "test_float64_and_eps", "test_small_batch_biased_variance", "test_one_by_one_images")
+BN_ALL = (*BN_VALUES, "test_gradients")
 
 
 def named(cell: str, tests, words: str) -> dict[str, str]:
@@ -296,10 +297,10 @@ DIAGNOSED = {
     "ivan": {**named("TestConv2d", ("test_stride", "test_rectangular_kernels", "test_float64"), "ignores the stride"),
              "TestDropout::test_drop_rate": "probability to keep",
              "TestDropout::test_survivors_are_scaled": "divided by p",
-             **named("TestBatchNorm", BN_VALUES, "unbiased variance")},
+             **named("TestBatchNorm", BN_ALL, "unbiased variance")},
     "jade": {**named("TestMaxPool2d", POOL_VALUES, "averages each window"),
-             **named("TestBatchNorm", BN_VALUES, "each image on its own")},
-    "lena": named("TestBatchNorm", BN_VALUES[:3], "over the batch only"),
+             **named("TestBatchNorm", BN_ALL, "each image on its own")},
+    "lena": named("TestBatchNorm", (*BN_VALUES[:3], "test_gradients"), "over the batch only"),
 }
 
 

@@ -477,9 +477,10 @@ class TestBatchNorm:
     @points(1)
     def test_gradients(self, student, reference, rng):
         x, gamma, beta = bn_case(rng, 4, 3, 3, 3, torch.float64)
-        _, got = student.gradients("batch_norm", (x, gamma, beta), wrt=(0, 1, 2))
-        _, want = reference.gradients("batch_norm", (x, gamma, beta), wrt=(0, 1, 2))
-        with MISTAKES.diagnose_gradients("batch_norm", (x, gamma, beta), wrt=(0, 1, 2)):
+        weights = rng.normal(tuple(x.shape), dtype=torch.float64)  # explicit, so a mistake's gradient can be named
+        _, got = student.gradients("batch_norm", (x, gamma, beta), wrt=(0, 1, 2), grad_output=weights)
+        _, want = reference.gradients("batch_norm", (x, gamma, beta), wrt=(0, 1, 2), grad_output=weights)
+        with MISTAKES.diagnose_gradients("batch_norm", (x, gamma, beta), wrt=(0, 1, 2), grad_output=weights):
             assert_gradients_close(got, want, fn="batch_norm", inputs={"x": x, "gamma": gamma, "beta": beta},
                                    wrt=("x", "gamma", "beta"),
                                    hint="compute the mean and variance from x with torch operations (no .item() or "
