@@ -87,8 +87,10 @@ def test_planted_copies_rank_on_top_and_styles_stay_apart(a01_course: NbgraderCo
     styles = {frozenset((a, b)): scores[frozenset((a, b))] for a in OWN_STYLES for b in OWN_STYLES if a < b}
     print("different styles:", {"/".join(sorted(k)): round(v, 2) for k, v in styles.items()})
     assert max(styles.values()) < 0.3
-    # dave handed in the release unchanged: the starter code is everything he has, and it counts for nothing
-    assert all(p.score == 0 for p in report.pairs if "dave" in (p.a, p.b))
+    # dave handed in the release unchanged, karl and carol left a stub each: the release's code counts for nothing
+    assert all(not cell.grams for cell in report.cells["dave"].values())
+    assert not report.cells["karl"]["mse_grad"].grams and not report.cells["carol"]["fit_quadratic"].grams
+    assert not any("dave" in (p.a, p.b) for p in report.pairs)
     flagged = compare_class(read_class(a01_course.root, A01)).pairs
     assert not any({p.a, p.b} <= set(OWN_STYLES) for p in flagged)
 

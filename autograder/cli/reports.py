@@ -46,9 +46,11 @@ def similarity_command(course_dir: Path, assignment: str, threshold: float, html
         console.print(Text(f"Most alike pair under the threshold: {below.a} and {below.b}, {below.score:.0%}."))
     for rank, pair in enumerate(report.pairs[:show], 1):
         for match in pair.cells[:3]:
-            table = Table(title=f"{rank}. {pair.a} / {pair.b}: {cell_summary(match)} (▶ matched lines)")
-            table.add_column(pair.a)
-            table.add_column(pair.b)
+            # Student-chosen text goes in as Text: rich would read "[...]" in a plain string as markup.
+            table = Table(title=Text(f"{rank}. {safe_line(pair.a)} / {safe_line(pair.b)}: {cell_summary(match)} "
+                                     "(▶ matched lines)"))
+            table.add_column(Text(safe_line(pair.a)))
+            table.add_column(Text(safe_line(pair.b)))
             table.add_row(_lines(report.cells[pair.a][match.key].source, match.lines_a, safe_line),
                           _lines(report.cells[pair.b][match.key].source, match.lines_b, safe_line))
             console.print(table)

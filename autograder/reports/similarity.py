@@ -19,10 +19,11 @@ the same after normalising, the names that were renamed and the literals that we
 from __future__ import annotations
 
 import difflib
-import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .class_cells import ClassCells, shown
 from .normalize import MAX_CELL_CHARS, CellTokens, normalize_cell, starter_names
@@ -30,6 +31,8 @@ from .normalize import MAX_CELL_CHARS, CellTokens, normalize_cell, starter_names
 GRAM = 6  # tokens per gram: about one short expression (`return X @ w + b` is 8 tokens)
 DEFAULT_THRESHOLD = 0.6
 MAX_ALIGNED_TOKENS = 3000  # cells longer than this are not aligned token by token for the renamed names
+MAX_DETAILED = 100  # the most alike pairs whose cells are aligned for renamed names and changed literals
+GRAM_BLOCK = 4096  # grams per block of the pair matrices
 MIN_SHARED = 25  # shared grams a reported pair needs at least: a few short identical lines are no case
 
 Gram = tuple[str, ...]
@@ -112,13 +115,49 @@ def compare_class(class_cells: ClassCells, threshold: float = DEFAULT_THRESHOLD)
             own[key] = Cell(source, tokens, grams)
     weights = _weights(cells)
     students = sorted(cells)
-    scored = sorted((_pair(a, b, cells[a], cells[b], weights) for a, b in itertools.combinations(students, 2)),
-                    key=lambda pair: (-pair.score, -pair.shared, pair.a, pair.b))
-    flagged = [p for p in scored if p.score >= threshold and p.shared >= MIN_SHARED]
-    flagged_ids = {id(pair) for pair in flagged}
-    below = next((pair for pair in scored if id(pair) not in flagged_ids), None)
+    score, count = _pair_scores(cells, weights, students)
+    upper = np.triu(np.ones_like(score, dtype=bool), k=1)
+    reported = upper & (score >= threshold - 1e-9) & (count >= MIN_SHARED)
+    order = sorted(zip(*np.nonzero(reported), strict=True), key=lambda ij: (-score[ij], -count[ij], ij))
+    flagged = [_pair(students[i], students[j], cells[students[i]], cells[students[j]], weights,
+                     detailed=rank < MAX_DETAILED) for rank, (i, j) in enumerate(order)]
+    flagged.sort(key=lambda pair: (-pair.score, -pair.shared, pair.a, pair.b))
+    rest = np.where(upper & ~reported, score, -1.0)
+    below = None
+    if rest.size and rest.max() >= 0:
+        i, j = np.unravel_index(np.argmax(rest), rest.shape)
+        below = _pair(students[i], students[j], cells[students[i]], cells[students[j]], weights)
     return SimilarityReport(class_cells.assignment, threshold, students, flagged, below, notes, cells,
                             str(class_cells.starter_from))
+
+
+def _pair_scores(cells: dict[str, dict[str, Cell]], weights: dict[str, dict[Gram, float]],
+                 students: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair's similarity and shared gram count at once, as matrix products over blocks of grams.
+
+    A student-by-gram 0/1 matrix ``B`` per cell, weights ``w``: shared weight ``(B * w) @ B.T``, shared count
+    ``B @ B.T``, each student's weight ``B @ w``. Blocks of `GRAM_BLOCK` grams keep the memory to
+    students x `GRAM_BLOCK` numbers however large the class.
+    """
+    index = {student: i for i, student in enumerate(students)}
+    n = len(students)
+    shared, count, mass = np.zeros((n, n)), np.zeros((n, n)), np.zeros(n)
+    for key, weight in weights.items():
+        column = {gram: j for j, gram in enumerate(weight)}
+        w = np.fromiter(weight.values(), dtype=float, count=len(weight))
+        rows = [(index[s], np.array(sorted(column[g] for g in own[key].grams), dtype=np.int64))
+                for s, own in cells.items() if key in own and own[key].grams]
+        for start in range(0, len(w), GRAM_BLOCK):
+            stop = min(start + GRAM_BLOCK, len(w))
+            block = np.zeros((n, stop - start))
+            for i, columns in rows:
+                inside = columns[(columns >= start) & (columns < stop)]
+                block[i, inside - start] = 1.0
+            shared += (block * w[start:stop]) @ block.T
+            count += block @ block.T
+            mass += block @ w[start:stop]
+    total = mass[:, None] + mass[None, :]
+    return np.divide(2 * shared, total, out=np.zeros_like(shared), where=total > 0), count
 
 
 def _weights(cells: dict[str, dict[str, Cell]]) -> dict[str, dict[Gram, float]]:
@@ -132,7 +171,8 @@ def _weights(cells: dict[str, dict[str, Cell]]) -> dict[str, dict[Gram, float]]:
 
 
 def _pair(a: str, b: str, cells_a: dict[str, Cell], cells_b: dict[str, Cell],
-          weights: dict[str, dict[Gram, float]]) -> Pair:
+          weights: dict[str, dict[Gram, float]], *, detailed: bool = True) -> Pair:
+    """The pair's score and each cell's evidence; ``detailed``: align the cells for renamed names and literals."""
     matches = []
     shared_count = 0
     shared_weight = weight_a = weight_b = 0.0
@@ -149,7 +189,7 @@ def _pair(a: str, b: str, cells_a: dict[str, Cell], cells_b: dict[str, Cell],
         mass = sum(weight[g] for g in shared)
         shared_count += len(shared)
         shared_weight += mass
-        matches.append(_cell_match(key, cells_a[key], cells_b[key], shared, _dice(mass, mass_a, mass_b)))
+        matches.append(_cell_match(key, cells_a[key], cells_b[key], shared, _dice(mass, mass_a, mass_b), detailed))
     matches.sort(key=lambda match: (-match.score * match.shared, match.key))
     return Pair(a, b, _dice(shared_weight, weight_a, weight_b), shared_count, matches)
 
@@ -158,9 +198,10 @@ def _dice(shared: float, a: float, b: float) -> float:
     return 2 * shared / (a + b) if a + b > 0 else 0.0
 
 
-def _cell_match(key: str, cell_a: Cell, cell_b: Cell, shared: set[Gram], score: float) -> CellMatch:
+def _cell_match(key: str, cell_a: Cell, cell_b: Cell, shared: set[Gram], score: float,
+                detailed: bool) -> CellMatch:
     tokens_a, tokens_b = cell_a.tokens, cell_b.tokens
-    renamed, literals = _disguise(tokens_a, tokens_b)
+    renamed, literals = _disguise(tokens_a, tokens_b) if detailed else ([], [])
     return CellMatch(
         key=key,
         score=score,
