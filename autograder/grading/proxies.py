@@ -12,18 +12,22 @@ arguments as the call left them.
 Through ``keep`` (``student.keep.build_mlp(2, 16, 1)``), what is not plain
 data stays on its side and comes back as a `Handle` (see `handles`);
 ``data_loader(X, y, ...)`` builds a DataLoader on each side from the test's
-tensors.
+tensors; ``torchvision_model(...)`` a torchvision ResNet (the course's
+backbone, if asked), ``model_parameters`` and ``model_predictions`` read a
+kept model as plain data through trusted code of the grader's agent.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
+from ..course.data_files import read_verified
 from ..sandbox import kept, wire
 from ..sandbox.input_changes import InputRule, describe, read_report
 from ..sandbox.input_watch import InputWatch, parameter_names
@@ -51,6 +55,23 @@ def _loader_arguments(tensors: tuple, batch_size: Any, seed: Any) -> None:
         raise HandleError(f"data_loader's tensors differ in length: {[len(t) for t in tensors]}")
     if type(batch_size) is not int or batch_size < 1 or not (seed is None or type(seed) is int):
         raise HandleError("data_loader takes a batch_size of 1 or more and a seed that is an int (or None)")
+
+
+# The course data folder on the grader's side (the kernel reads the same files at ~/data).
+COURSE_DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def _model_arguments(arch: Any, num_classes: Any, backbone: Any, seed: Any, meta: bool) -> None:
+    if arch not in kept.RESNETS:
+        raise HandleError(f"torchvision_model builds one of {', '.join(kept.RESNETS)}, not {arch!r}")
+    if type(num_classes) is not int or num_classes < 1 or not (seed is None or type(seed) is int):
+        raise HandleError("torchvision_model takes num_classes, an int of 1 or more, and a seed that is an int "
+                          "(or None)")
+    if backbone is not None and kept.COURSE_BACKBONES.get(backbone, ("",))[0] != arch:
+        raise HandleError(f"{backbone!r} is not a course backbone for {arch}: the course ships "
+                          f"{ {name: spec[0] for name, spec in kept.COURSE_BACKBONES.items()} }")
+    if meta and backbone is not None:
+        raise HandleError("a model on the meta device has no values: build the course backbone without meta")
 
 
 def _holds_handle(value: Any) -> bool:
@@ -112,7 +133,6 @@ class StudentProxy:
                     grad_output=options.get("grad_output"), reference=reference if callable(function) else None,
                     student=student)
 
-
     def _send(self, label: str, args: tuple, kwargs: dict, *, keep: bool | None = None, target: Handle | None = None,
               method: str | None = None, read: bool = False, build: str | None = None, **options: Any) -> dict:
         """`StudentKernel.call` with handles: sent as ids, checked when they come back (`handles`)."""
@@ -142,6 +162,35 @@ class StudentProxy:
         _loader_arguments(tensors, batch_size, seed)
         options = {"batch_size": batch_size, "shuffle": bool(shuffle), "seed": seed, "drop_last": bool(drop_last)}
         return self._send("data_loader", tensors, options, keep=True, build="data_loader")["output"]
+
+    def torchvision_model(self, arch: str, num_classes: int = 1000, *, backbone: str | None = None,
+                          seed: int | None = None, freeze_backbone: bool = False, meta: bool = False) -> Handle:
+        """A `Handle` to torchvision's ``arch`` (resnet18 ... resnet152, nothing downloaded), built in the kernel.
+
+        Its weights are torchvision's initialisation drawn from ``seed``, so `ReferenceProxy.torchvision_model`
+        with the same arguments builds the same model; with ``backbone`` (``"fashion_resnet18"``) every weight
+        but ``fc`` is the course's pretrained one, read from ``~/data`` and checked; ``freeze_backbone`` leaves
+        only ``fc`` trainable; ``meta`` builds it on the meta device, shapes without values, for structure tests
+        (see `kept.make_torchvision_model`).
+        """
+        _model_arguments(arch, num_classes, backbone, seed, meta)
+        options = {"num_classes": num_classes, "backbone": backbone, "seed": seed,
+                   "freeze_backbone": bool(freeze_backbone), "meta": bool(meta)}
+        return self._send(f"torchvision_model({arch!r})", (arch,), options, keep=True,
+                          build="torchvision_model")["output"]
+
+    def model_parameters(self, model: Handle) -> list[tuple]:
+        """The kept module's parameters as plain data, read by the grader's agent: (name, shape, dtype, device
+        type, requires_grad, sum, sum of squares) each (see `kept.describe_parameters`)."""
+        return self._send("the model's parameters", (model,), {}, keep=False, build="describe_parameters")["output"]
+
+    def model_predictions(self, model: Handle, images: torch.Tensor, *, size: int | None = None,
+                          mean: tuple | None = None, std: tuple | None = None) -> torch.Tensor:
+        """The kept model's predicted classes (int64) for uint8 ``images``, prepared and run by the grader's agent
+        in eval mode without gradients (see `kept.predict_classes`); labels never enter the kernel."""
+        options = {"size": size, "mean": mean, "std": std}
+        return self._send("the model's predictions", (model, images), options, keep=False,
+                          build="predict_classes")["output"]
 
     def _handle_call(self, handle: Handle, method: str | None, args: tuple, kwargs: dict) -> Any:
         rule = InputRule(self._may_change)
@@ -269,6 +318,27 @@ class ReferenceProxy:
         loader = kept.make_data_loader(*(t.detach().clone() for t in tensors), batch_size=batch_size,
                                        shuffle=bool(shuffle), seed=seed, drop_last=bool(drop_last))
         return self._handles.wrap(loader, "data_loader", self)
+
+    def torchvision_model(self, arch: str, num_classes: int = 1000, *, backbone: str | None = None,
+                          seed: int | None = None, freeze_backbone: bool = False, meta: bool = False,
+                          data_dir: Path = COURSE_DATA) -> Handle:
+        """As `StudentProxy.torchvision_model`, in the grader; the backbone is read from ``data_dir``, checked."""
+        _model_arguments(arch, num_classes, backbone, seed, meta)
+        if backbone is not None:  # the course's error (which file, how to rebuild it) before the model's
+            _, relative, sha256 = kept.COURSE_BACKBONES[backbone]
+            read_verified(Path(data_dir) / relative, sha256)
+        model = kept.make_torchvision_model(arch, num_classes, backbone, seed, bool(freeze_backbone), data_dir,
+                                            bool(meta))
+        return self._handles.wrap(model, f"torchvision_model({arch!r})", self)
+
+    def model_parameters(self, model: Handle) -> list[tuple]:
+        """As `StudentProxy.model_parameters`, for a model of the reference's."""
+        return kept.describe_parameters(self._handles.resolve(model)[0])
+
+    def model_predictions(self, model: Handle, images: torch.Tensor, *, size: int | None = None,
+                          mean: tuple | None = None, std: tuple | None = None) -> torch.Tensor:
+        """As `StudentProxy.model_predictions`, for a model of the reference's."""
+        return kept.predict_classes(self._handles.resolve(model)[0], images.clone(), size, mean, std)
 
     def _handle_call(self, handle: Handle, method: str | None, args: tuple, kwargs: dict) -> Any:
         self._handles.resolve(handle)  # HandleError for a handle of the student's

@@ -125,7 +125,119 @@ def make_data_loader(*tensors: torch.Tensor, batch_size: int = 1, shuffle: bool 
                       drop_last=drop_last)
 
 
-BUILDERS: dict[str, Callable[..., Any]] = {"data_loader": make_data_loader}
+RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+# The course's own pretrained weights (no download anywhere): name -> (architecture, file under the course data
+# folder, its sha256). Built by data/fashion_backbone/build_backbone.py; see data/README.md.
+COURSE_BACKBONES = {
+    "fashion_resnet18": ("resnet18", "fashion_backbone/resnet18_fmnist04.pt",
+                         "35f7ebd0415a67e782f645f79f5cd50ca7cb76edd7ab10e0840e3c1f5964c5e3"),
+}
+
+
+def course_backbone_state(name: str, data_dir: Any = None) -> dict:
+    """The state dict of course backbone ``name``, read from ``data_dir`` (``~/data`` by default), checked."""
+    import hashlib
+    import io
+    from pathlib import Path
+
+    if name not in COURSE_BACKBONES:
+        raise ValueError(f"no course backbone {name!r}: the course ships {sorted(COURSE_BACKBONES)}")
+    _, relative, sha256 = COURSE_BACKBONES[name]
+    path = (Path(data_dir) if data_dir is not None else Path.home() / "data") / relative
+    raw = path.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != sha256:
+        raise ValueError(f"{path} is not the course's backbone (its sha256 differs): the course data is damaged")
+    state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    return {key: value.float() if value.is_floating_point() else value for key, value in state.items()}
+
+
+def make_torchvision_model(arch: str, num_classes: int = 1000, backbone: str | None = None, seed: int | None = None,
+                           freeze_backbone: bool = False, data_dir: Any = None, meta: bool = False) -> Any:
+    """torchvision's ``arch`` (a ResNet; ``weights=None``, nothing downloaded) with an ``fc`` of ``num_classes``.
+
+    Its starting weights are torchvision's initialisation drawn from ``seed`` (the caller's random state is left
+    as it was), so both sides build the same model. With ``backbone`` (a `COURSE_BACKBONES` name), every weight
+    but ``fc`` is the course's pretrained one; ``freeze_backbone`` leaves only ``fc`` trainable. With ``meta``,
+    the model is built on PyTorch's meta device: names, shapes and ``requires_grad`` but no values, in no time
+    (a ResNet-152's 60 million weights are not drawn), for tests of its structure only.
+    """
+    import torchvision
+
+    if arch not in RESNETS:
+        raise ValueError(f"torchvision_model builds one of {RESNETS}, not {str(arch)[:MAX_NAME_CHARS]!r}")
+    if meta and backbone is not None:
+        raise ValueError("a model on the meta device has no values: it cannot hold a course backbone")
+    with torch.random.fork_rng(devices=[]), torch.device("meta" if meta else "cpu"):
+        if seed is not None:
+            torch.manual_seed(seed)
+        model = getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
+    if backbone is not None:
+        if backbone not in COURSE_BACKBONES:
+            raise ValueError(f"no course backbone {str(backbone)[:MAX_NAME_CHARS]!r}: the course ships "
+                             f"{sorted(COURSE_BACKBONES)}")
+        if COURSE_BACKBONES[backbone][0] != arch:
+            raise ValueError(f"course backbone {backbone!r} is not a {arch}")
+        state = {k: v for k, v in course_backbone_state(backbone, data_dir).items() if not k.startswith("fc.")}
+        missing = model.load_state_dict(state, strict=False).missing_keys
+        if sorted(missing) != ["fc.bias", "fc.weight"]:
+            raise ValueError(f"course backbone {backbone!r} left {missing} unloaded")
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(not freeze_backbone or name.startswith("fc."))
+    return model
+
+
+def describe_parameters(model: Any) -> list:
+    """A module's parameters as plain data: (name, shape, dtype, device type, requires_grad, sum, sum of squares).
+
+    Read by trusted code in the kernel (no method of the student's is called), so a test can check what is
+    trainable, where it lives, and whether it moved, without sending the weights themselves. A parameter on
+    the meta device has no values: its sums are None.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"expected a torch.nn.Module, got a {type_name(model)}")
+    rows = []
+    for name, parameter in torch.nn.Module.named_parameters(model):
+        sums: tuple = (None, None)
+        if not parameter.is_meta:
+            data = parameter.detach().double()
+            sums = (float(data.sum()), float((data * data).sum()))
+        rows.append((str(name), list(parameter.shape), str(parameter.dtype), parameter.device.type,
+                     bool(parameter.requires_grad), *sums))
+    return rows
+
+
+def predict_classes(model: Any, images: torch.Tensor, size: int | None = None, mean: Any = None, std: Any = None,
+                    batch_size: int = 256) -> torch.Tensor:
+    """``model``'s predicted class of each image, in eval mode without gradients, as an int64 CPU tensor.
+
+    ``images`` are uint8 (n, h, w) greyscale or (n, c, h, w): scaled to [0, 1], resized to ``size`` x
+    ``size`` (bilinear), greyscale repeated to 3 channels, normalised by ``mean``/``std`` per channel; then
+    moved to the model's device. The mode the model was in is restored afterwards.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"expected a torch.nn.Module, got a {type_name(model)}")
+    device = next(torch.nn.Module.parameters(model)).device
+    was_training, predictions = model.training, []
+    model.eval()
+    try:
+        with torch.no_grad():
+            for start in range(0, len(images), batch_size):
+                x = images[start:start + batch_size].float() / 255
+                x = x.unsqueeze(1) if x.dim() == 3 else x
+                if size is not None:
+                    x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+                x = x.repeat(1, 3, 1, 1) if x.shape[1] == 1 else x
+                if mean is not None:
+                    x = (x - torch.tensor(mean).view(1, -1, 1, 1)) / torch.tensor(std).view(1, -1, 1, 1)
+                predictions.append(model(x.to(device)).argmax(dim=1).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(predictions)
+
+
+BUILDERS: dict[str, Callable[..., Any]] = {"data_loader": make_data_loader, "torchvision_model": make_torchvision_model,
+                                           "describe_parameters": describe_parameters,
+                                           "predict_classes": predict_classes}
 
 
 def agent(codec: Any, watch: Any, namespace: Callable[[], dict], publish_data: Callable[[dict], Any]
