@@ -31,7 +31,7 @@ from .normalize import MAX_CELL_CHARS, CellTokens, normalize_cell, starter_names
 GRAM = 6  # tokens per gram: about one short expression (`return X @ w + b` is 8 tokens)
 DEFAULT_THRESHOLD = 0.6
 MAX_ALIGNED_TOKENS = 3000  # cells longer than this are not aligned token by token for the renamed names
-MAX_DETAILED = 100  # the most alike pairs whose cells are aligned for renamed names and changed literals
+MAX_DETAILED = 100  # the most alike pairs whose cells are aligned (matched lines, renamed names, changed literals)
 GRAM_BLOCK = 4096  # grams per block of the pair matrices
 MIN_SHARED = 25  # shared grams a reported pair needs at least: a few short identical lines are no case
 
@@ -40,11 +40,11 @@ Gram = tuple[str, ...]
 
 @dataclass
 class Cell:
-    """One student's cell: its source, normalised tokens, and distinctive grams with the lines each covers."""
+    """One student's cell: its source, normalised tokens, and distinctive grams with where each starts."""
 
     source: str
     tokens: CellTokens
-    grams: dict[Gram, frozenset[int]] = field(default_factory=dict)
+    grams: dict[Gram, tuple[int, ...]] = field(default_factory=dict)  # gram -> its token offsets
 
 
 @dataclass
@@ -83,14 +83,25 @@ class SimilarityReport:
     starter_from: str
 
 
-def grams_of(tokens: CellTokens) -> dict[Gram, frozenset[int]]:
-    """Every run of `GRAM` tokens of a cell (the whole cell if shorter), with the lines its tokens are on."""
-    found: dict[Gram, set[int]] = {}
+def grams_of(tokens: CellTokens) -> dict[Gram, tuple[int, ...]]:
+    """Every run of `GRAM` tokens of a cell (the whole cell if shorter), with the offsets where it starts."""
+    found: dict[Gram, list[int]] = {}
     count = len(tokens.tokens)
     for start in range(max(count - GRAM + 1, 1 if count else 0)):
-        gram = tuple(tokens.tokens[start:start + GRAM])
-        found.setdefault(gram, set()).update(tokens.lines[start:start + GRAM])
-    return {gram: frozenset(lines) for gram, lines in found.items()}
+        found.setdefault(tuple(tokens.tokens[start:start + GRAM]), []).append(start)
+    return {gram: tuple(starts) for gram, starts in found.items()}
+
+
+def matched_lines(cell: Cell, shared: set[Gram]) -> frozenset[int]:
+    """The lines of ``cell`` at least half of whose tokens lie in a shared gram (a gram that only grazes a line,
+    through the statement node it opens with, does not mark it)."""
+    covered = [False] * len(cell.tokens.tokens)
+    for gram in shared:
+        for start in cell.grams[gram]:
+            covered[start:start + GRAM] = [True] * len(covered[start:start + GRAM])
+    total: Counter[int] = Counter(cell.tokens.lines)
+    hit: Counter[int] = Counter(line for line, inside in zip(cell.tokens.lines, covered, strict=True) if inside)
+    return frozenset(line for line, count in hit.items() if 2 * count >= total[line])
 
 
 def compare_class(class_cells: ClassCells, threshold: float = DEFAULT_THRESHOLD) -> SimilarityReport:
@@ -111,7 +122,7 @@ def compare_class(class_cells: ClassCells, threshold: float = DEFAULT_THRESHOLD)
             tokens = normalize_cell(source, keep[key])
             if tokens.note:
                 notes.append(f"{shown(submission.student)}: cell {shown(key)} {tokens.note}")
-            grams = {g: lines for g, lines in grams_of(tokens).items() if g not in starter_grams[key]}
+            grams = {g: starts for g, starts in grams_of(tokens).items() if g not in starter_grams[key]}
             own[key] = Cell(source, tokens, grams)
     weights = _weights(cells)
     students = sorted(cells)
@@ -206,8 +217,8 @@ def _cell_match(key: str, cell_a: Cell, cell_b: Cell, shared: set[Gram], score: 
         key=key,
         score=score,
         shared=len(shared),
-        lines_a=frozenset().union(*(cell_a.grams[g] for g in shared)),
-        lines_b=frozenset().union(*(cell_b.grams[g] for g in shared)),
+        lines_a=matched_lines(cell_a, shared) if detailed else frozenset(),
+        lines_b=matched_lines(cell_b, shared) if detailed else frozenset(),
         same_after_normalising=tokens_a.tokens == tokens_b.tokens,
         renamed=renamed,
         literals_changed=literals,

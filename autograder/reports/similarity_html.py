@@ -11,15 +11,15 @@ import html
 from pathlib import Path
 
 from ..course.assignment import CourseError
-from .similarity import CellMatch, Pair, SimilarityReport
+from .similarity import MAX_DETAILED, CellMatch, Pair, SimilarityReport
 
 MAX_LINES = 400  # lines of a cell shown on the page; the rest is summarised
 MAX_LINE_CHARS = 240
 _STYLE = """body{font-family:sans-serif;margin:2em;max-width:110em}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top;text-align:left}
 pre{margin:0;font-size:.85em;white-space:pre-wrap;word-break:break-all}.m{background:#ffd27f}
-.code td{border:none;border-right:1px solid #ccc;width:50%}.n{color:#888;text-align:right;width:3em}
-.note{color:#555}h3{margin-top:2em}"""
+table.code{width:100%;table-layout:fixed}.code td{border:none;padding:0 .4em}.code td.n{color:#888;text-align:right}
+.code td.b{border-left:1px solid #ccc}.note{color:#555}h3{margin-top:2em}"""
 
 
 def safe_line(line: str) -> str:
@@ -64,11 +64,15 @@ def render_page(report: SimilarityReport) -> str:
                "<th>shared grams</th><th>cells</th></tr>")
     for rank, pair in enumerate(report.pairs, 1):
         cells = "<br>".join(e(cell_summary(m)) for m in pair.cells)
-        out.append(f"<tr><td><a href='#p{rank}'>{rank}</a></td><td>{e(pair.a)}</td><td>{e(pair.b)}</td>"
+        anchor = f"<a href='#p{rank}'>{rank}</a>" if rank <= MAX_DETAILED else str(rank)
+        out.append(f"<tr><td>{anchor}</td><td>{e(pair.a)}</td><td>{e(pair.b)}</td>"
                    f"<td>{pair.score:.0%}</td><td>{pair.shared}</td><td>{cells}</td></tr>")
     out.append("</table>")
-    for rank, pair in enumerate(report.pairs, 1):
+    for rank, pair in enumerate(report.pairs[:MAX_DETAILED], 1):
         out.append(_pair_section(report, rank, pair))
+    if len(report.pairs) > MAX_DETAILED:
+        out.append(f"<p class='note'>The cells of the {MAX_DETAILED} most alike pairs are shown; raise --threshold "
+                   "to see fewer pairs.</p>")
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -79,22 +83,31 @@ def _pair_section(report: SimilarityReport, rank: int, pair: Pair) -> str:
     for match in pair.cells:
         source_a = report.cells[pair.a][match.key].source
         source_b = report.cells[pair.b][match.key].source
-        out.append(f"<p>{e(cell_summary(match))}</p><table class='code'><tr><th colspan=2>{e(pair.a)}</th>"
-                   f"<th colspan=2>{e(pair.b)}</th></tr><tr>{_column(source_a, match.lines_a)}"
-                   f"{_column(source_b, match.lines_b)}</tr></table>")
+        out.append(f"<p>{e(cell_summary(match))}</p>{_side_by_side(pair, source_a, source_b, match)}")
     return "\n".join(out)
 
 
-def _column(source: str, matched: frozenset[int]) -> str:
-    lines = source.splitlines()
-    numbers, code = [], []
-    for number, line in enumerate(lines[:MAX_LINES], 1):
-        mark = " class='m'" if number in matched else ""
-        numbers.append(f"<pre>{number}</pre>")
-        code.append(f"<pre{mark}>{html.escape(safe_line(line)) or ' '}</pre>")
-    if len(lines) > MAX_LINES:
-        code.append(f"<pre class='note'>… {len(lines) - MAX_LINES} more lines</pre>")
-    return f"<td class='n'>{''.join(numbers)}</td><td>{''.join(code)}</td>"
+def _side_by_side(pair: Pair, source_a: str, source_b: str, match: CellMatch) -> str:
+    """The two cells in one table, a row per line, the lines that matched marked on each side."""
+    e = html.escape
+    lines_a, lines_b = source_a.splitlines(), source_b.splitlines()
+    rows = [f"<table class='code'><colgroup><col style='width:3em'><col><col style='width:3em'><col></colgroup>"
+            f"<tr><th colspan=2>{e(pair.a)}</th><th colspan=2>{e(pair.b)}</th></tr>"]
+    for number in range(1, min(max(len(lines_a), len(lines_b)), MAX_LINES) + 1):
+        rows.append(f"<tr>{_cell(lines_a, number, match.lines_a, '')}{_cell(lines_b, number, match.lines_b, 'b')}"
+                    "</tr>")
+    longest = max(len(lines_a), len(lines_b))
+    if longest > MAX_LINES:
+        rows.append(f"<tr><td colspan=4 class='note'>… {longest - MAX_LINES} more lines</td></tr>")
+    return "".join(rows) + "</table>"
+
+
+def _cell(lines: list[str], number: int, matched: frozenset[int], side: str) -> str:
+    if number > len(lines):
+        return f"<td class='n {side}'></td><td></td>"
+    mark = " class='m'" if number in matched else ""
+    return (f"<td class='n {side}'><pre>{number}</pre></td>"
+            f"<td><pre{mark}>{html.escape(safe_line(lines[number - 1])) or ' '}</pre></td>")
 
 
 def check_page_path(path: Path, course_dir: Path) -> Path:
