@@ -191,3 +191,25 @@ def test_normalising_is_blind_to_names_comments_and_literals_not_to_structure() 
     c = normalize_cell("def f(x):\n    out = x + 3\n    return out\n")
     assert a.tokens == b.tokens != c.tokens
     assert normalize_cell("torch.zeros(3)").tokens != normalize_cell("torch.ones(3)").tokens
+
+
+def test_an_assignment_of_two_notebooks_compares_cells_notebook_by_notebook(tmp_path: Path) -> None:
+    course = NbgraderCourse.create(tmp_path / "course", TOY_ROOT)
+    single = release(course, TOY_ROOT, "toy")
+    for part in ("part1", "part2"):
+        (single.parent / f"{part}.ipynb").write_text(single.read_text())
+    single.unlink()
+    body = "def double(x):\n    doubled = torch.add(x, x)\n    return doubled.clone().contiguous()\n"
+    for student, name in (("ann", "doubled"), ("ben", "twice")):
+        for part in ("part1", "part2"):
+            notebook = fill_solutions(single.parent / f"{part}.ipynb", {"double": body.replace("doubled", name)})
+            folder = course.root / "submitted" / student / "toy"
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, folder / f"{part}.ipynb")
+    class_cells = read_class(course.root, "toy")
+    assert set(class_cells.starter) == {"part1/double", "part1/square", "part2/double", "part2/square"}
+    assert set(class_cells.submissions[0].cells) == set(class_cells.starter)
+    report = compare_class(class_cells, threshold=0.0)
+    pair = (report.pairs or [report.best_below])[0]  # two short cells: maybe under the shared runs a report needs
+    assert {m.key for m in pair.cells} == {"part1/double", "part2/double"}
+    assert all(m.renamed == [("doubled", "twice")] for m in pair.cells)
