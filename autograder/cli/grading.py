@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from rich.table import Table
 from ..course.assignment import Assignment, CourseError, autograded_cells, read_notebook
 from ..gradebook.batch import grade_batch
 from ..gradebook.course_dir import NbgraderCourse
+from ..gradebook.inline import INLINE_NOTE, uses_inline_tests
 from ..gradebook.prestage import default_workers
 from ..gradebook.service_client import grading_service
 from ..grading.results import JobResult
@@ -81,8 +83,15 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
         )
     output.console.print(summary_table(course, assignment_id, results, expected))
     output.console.print(batch_summary(results, time.monotonic() - started), highlight=False)
+    if uses_inline_tests(Assignment(assignment_id, course.course_root())):
+        output.console.print(f"[bold yellow]note:[/] {escape(inline_note(course, assignment_id))}", highlight=False)
     failures = [student for student, result in results.items() if not result.graded]
     return 1 if failures else 0
+
+
+def inline_note(course: NbgraderCourse, assignment_id: str) -> str:
+    """The closing line of an assignment graded by its inline tests: what that means, and the way out."""
+    return INLINE_NOTE.format(id=assignment_id, root=shlex.quote(str(course.course_root())))
 
 
 def configured_ray(course: NbgraderCourse) -> str:
@@ -94,8 +103,10 @@ def summary_table(course: NbgraderCourse, assignment_id: str, results: dict[str,
                   expected: dict[str, dict] | None) -> Table:
     gradebook = course.scores(assignment_id)
     # Columns in the notebook's order, which is the order students meet the exercises in.
-    notebook_order = list(autograded_cells(read_notebook(Assignment(assignment_id, course.course_root())
-                                                         .source_notebook)))
+    assignment = Assignment(assignment_id, course.course_root())
+    sources = sorted((course.source_dir() / assignment_id).glob("*.ipynb")) if uses_inline_tests(assignment) \
+        else [assignment.source_notebook]  # an nbgrader assignment (inline tests) may have several notebooks
+    notebook_order = [cell for path in sources for cell in autograded_cells(read_notebook(path))]
     found = {cell for scores in gradebook.values() for cell in scores}
     cells = [cell for cell in notebook_order if cell in found] + sorted(found - set(notebook_order))
     table = Table(title=f"Gradebook: {assignment_id} (scores read back from nbgrader's database)")

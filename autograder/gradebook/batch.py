@@ -29,6 +29,7 @@ from ..grading.results import JobResult, JobStatus
 from ..sandbox.cgroups import remove_stale_cgroups
 from ..sandbox.process import remove_stale_workdirs
 from .course_dir import NbgraderCourse, NbgraderError
+from .inline import combined_result, submitted_notebooks, uses_inline_tests
 from .prestage import prestage
 from .service_client import grading_service
 from .submissions import SubmissionRefused, check_submission
@@ -105,10 +106,12 @@ def grade_batch(course: NbgraderCourse, assignment: str, students: list[str], *,
         for folder in remove_stale_workdirs():
             log.warning("removed %s, left by a grader that was stopped", folder)
         delegated = bool(grading_service())  # the hub's service verifies the suite and grades each job itself
-        if not delegated:
+        # Inline tests (nbgrader's own) have no suite or reference to verify, and grade within nbgrader's run.
+        inline = uses_inline_tests(Assignment(assignment, course.course_root()))
+        if not delegated and not inline:
             verify_suite(Assignment(assignment, course.course_root()), records)
         try:
-            if not delegated:
+            if not delegated and not inline:
                 prestage(course, assignment, students, records, workers=workers, force=force,
                          ray_address=ray_address)
             for student in students:
@@ -134,11 +137,17 @@ def grade_one(course: NbgraderCourse, records: GradingRecords, assignment: str, 
         return JobResult.without_results(student, assignment, notebook, str(exc), JobStatus.REFUSED)
     path = records.path(assignment, student, notebook)
     before = record_stamp(path)
+    # An nbgrader assignment with inline tests may have several notebooks: one record each, read back together.
+    notebooks = submitted_notebooks(course.root / "submitted" / student / assignment) \
+        if uses_inline_tests(Assignment(assignment, course.course_root())) else []
+    stamps = {name: record_stamp(records.path(assignment, student, name)) for name in notebooks}
     try:
         course.autograde(assignment, student, force_regrade=force)
     except NbgraderError as exc:
         # One broken submission never stops the batch; nbgrader's log says why.
         return JobResult.without_results(student, assignment, notebook, exc.summary())
+    if notebooks:
+        return combined_result(records, assignment, student, notebooks, stamps)
     result = JobResult.load(path)
     if result is None:
         return JobResult.without_results(student, assignment, notebook, "nbgrader finished but wrote no grading record")

@@ -11,6 +11,9 @@ Where the process cannot sandbox (an instructor's server on the classroom hub
 runs as that instructor, without root) and ``AUTOGRADER_GRADING_SERVICE`` names
 the hub's grading service, the job is sent there instead (`grade_through_service`)
 and the record it sends back is applied exactly as a local one.
+
+An assignment without a hidden-suite folder is nbgrader's own kind, graded by its inline tests inside the
+sandbox (`.inline`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ..grading.job import GradingRecords, grade
 from ..grading.results import JobResult
 from ..sandbox.confine import SandboxUnavailable
 from ..sandbox.messages import DEFAULT_CAPS, Caps, student_traceback
+from .inline import grade_inline, uses_inline_tests, write_inline_feedback
 from .service_client import grading_service, service_request
 
 
@@ -102,14 +106,15 @@ class SandboxedGrading(NbGraderPreprocessor):
             resources.setdefault("autograder", {})["result"] = result
             return nb, resources
         assignment = Assignment(info["assignment"], course_root)
+        inline = uses_inline_tests(assignment)  # an nbgrader assignment whose grade cells hold the tests
         try:
-            result = grade(nb, assignment, student=info["student"], notebook_name=info["notebook"],
-                           records=records, force=self.force, require_isolation=self.require_isolation,
-                           caps=self.caps)
+            result = (grade_inline if inline else grade)(
+                nb, assignment, student=info["student"], notebook_name=info["notebook"], records=records,
+                force=self.force, require_isolation=self.require_isolation, caps=self.caps)
         except SandboxUnavailable as exc:
             self.log.error("%s", exc)
             raise
-        write_feedback(nb, result)
+        (write_inline_feedback if inline else write_feedback)(nb, result)
         resources.setdefault("autograder", {})["result"] = result
         return nb, resources
 
