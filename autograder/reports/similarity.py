@@ -132,7 +132,6 @@ def compare_class(class_cells: ClassCells, threshold: float = DEFAULT_THRESHOLD)
     order = sorted(zip(*np.nonzero(reported), strict=True), key=lambda ij: (-score[ij], -count[ij], ij))
     flagged = [_pair(students[i], students[j], cells[students[i]], cells[students[j]], weights,
                      detailed=rank < MAX_DETAILED) for rank, (i, j) in enumerate(order)]
-    flagged.sort(key=lambda pair: (-pair.score, -pair.shared, pair.a, pair.b))
     rest = np.where(upper & ~reported, score, -1.0)
     below = None
     if rest.size and rest.max() >= 0:
