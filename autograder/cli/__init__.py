@@ -17,6 +17,8 @@
 - ``hub start|users|sync|remove-accounts``: the classroom JupyterHub from a roster;
 - ``similarity COURSE_DIR ASSIGNMENT``: instructors only, pairs of submissions whose solution cells are
   suspiciously alike, ranked, with the evidence (terminal, ``--html``);
+- ``report COURSE_DIR [ASSIGNMENT]``: instructors only, an HTML page with PNG plots: scores, per-test failure
+  rates, diagnosed misconceptions, late submissions, grading time, what the sandbox stopped, suite versions;
 - ``export COURSE_DIR --canvas CSV``: final grades, late penalties applied, as a Canvas gradebook import CSV.
 
 A module per command family (`.course`, `.grading`, `.authoring`, `.student`, `.demo`,
@@ -36,7 +38,7 @@ from .parser import build_parser, default_course_root
 # Each command imports what it needs when it runs: `validate` answers a student in well under a second when a
 # warm validate server is up (`.validate_server`), and importing torch, nbformat's schemas and nbgrader for it
 # would take three.
-_NBGRADER_COMMANDS = ("collect", "grade", "check", "init", "demo", "selftest", "export")
+_NBGRADER_COMMANDS = ("collect", "grade", "check", "init", "demo", "selftest", "export", "report")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,9 +98,11 @@ def run_command(args, root: Path) -> int:
         from .hub import hub_command
 
         return hub_command(args)
-    if args.command in ("similarity", "export"):
-        from .reports import export_command, similarity_command
+    if args.command in ("similarity", "export", "report"):
+        from .reports import export_command, report_command, similarity_command
 
+        if args.command == "report":
+            return report_command(args.course_dir.resolve(), args.assignment, args.out)
         if args.command == "similarity":
             return similarity_command(args.course_dir.resolve(), args.assignment, args.threshold, args.html,
                                       args.show)

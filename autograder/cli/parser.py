@@ -12,8 +12,8 @@ from ..selftest.categories import CATEGORIES
 DEFAULT_ASSIGNMENT = "a01_gradient_descent"
 DEFAULT_ROSTER = HUB_CONFIG_DIR / "roster.example.toml"
 DEFAULT_STATE = HUB_CONFIG_DIR.parent / ".hub"
-DESCRIPTION = ("The autograder command: init, new, check, collect, grade, validate, demo, selftest, hub, similarity "
-               "and export.")
+DESCRIPTION = ("The autograder command: init, new, check, collect, grade, validate, demo, selftest, hub, similarity, "
+               "report and export.")
 
 
 def default_course_root() -> Path:
@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_report_parsers(commands: argparse._SubParsersAction, common: list[argparse.ArgumentParser]) -> None:
-    """``similarity`` and ``export``: what an instructor reads about a class, and the grades for the LMS."""
+    """``similarity``, ``report`` and ``export``: what an instructor reads about a class, and the grades for the
+    LMS."""
     similarity = commands.add_parser("similarity", parents=common,
                                      help="instructors only: pairs of submissions whose solution cells are "
                                           "suspiciously alike, ranked, with the evidence")
@@ -149,6 +150,16 @@ def add_report_parsers(commands: argparse._SubParsersAction, common: list[argpar
                                  "(never inside the course's feedback/ or release/)")
     similarity.add_argument("--show", type=int, default=3,
                             help="pairs whose cells are printed side by side in the terminal (default: 3)")
+    report = commands.add_parser("report", parents=common,
+                                 help="instructors only: an HTML report with plots on a class (scores, failing "
+                                      "tests, misconceptions, late submissions, grading time, the sandbox)")
+    report.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")
+    report.add_argument("assignment", nargs="?", default=None,
+                        help="report on this assignment only (default: every assignment in the gradebook)")
+    report.add_argument("--out", type=Path, default=None, metavar="HTML",
+                        help="the page to write, its PNG plots beside it (default: "
+                             "COURSE_DIR/reports/<assignment or course>/index.html; never inside the course's "
+                             "feedback/ or release/)")
     export = commands.add_parser("export", parents=common,
                                  help="final grades, late penalties applied, as a Canvas gradebook import CSV")
     export.add_argument("course_dir", type=Path, help="the nbgrader course directory (has nbgrader_config.py)")

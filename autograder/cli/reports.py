@@ -1,4 +1,4 @@
-"""``similarity`` and ``export``: instructor reports on a class and the gradebook for the LMS, in the terminal.
+"""``similarity``, ``report`` and ``export``: instructor reports on a class and the gradebook for the LMS.
 
 Each command imports its modules when it runs (the CLI's cheap commands stay cheap).
 """
@@ -93,3 +93,24 @@ def _lines(source: str, matched: frozenset[int], safe_line) -> Text:
     if len(lines) > SHOWN_LINES:
         shown.append(f"  … {len(lines) - SHOWN_LINES} more lines (--html shows them)")
     return Text("\n".join(shown))
+
+
+def report_command(course_dir: Path, assignment: str | None, out: Path | None) -> int:
+    from ..reports.course_report import gather
+    from ..reports.report_html import check_out_path, write_report
+    from ..reports.similarity_html import safe_line
+
+    page = check_out_path(out or course_dir / "reports" / (assignment or "course") / "index.html", course_dir)
+    report = gather(course_dir, assignment)
+    write_report(report, page)
+    console = output.console
+    for item in report.assignments:
+        late = len(item.late_rows)
+        stopped = sum(bool(row.events) for row in item.rows)
+        top = item.mistakes[0] if item.mistakes else None
+        console.print(Text(f"{item.name}: {len(item.rows)} submissions, median {item.median_score() or 0:.4g} of "
+                           f"{item.max_score:g}, {late} late, sandbox stopped something in {stopped}"
+                           + (f"; most frequent misconception ({len(top.students)} students): "
+                              f"{safe_line(top.diagnosis)[:90]}" if top else "")))
+    console.print(Text(f"Course report (instructors only, with its plots beside it): {page}"))
+    return 0
