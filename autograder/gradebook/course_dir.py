@@ -25,6 +25,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from ..course.assignment import CourseError
 from .exchange import CollectOutcome, LinkRefusingCollect
+from .postgres import check_database
 from .preprocessor import SandboxedGrading
 
 # nbgrader runs the ``alembic`` executable by name; find it next to this interpreter even in an
@@ -44,6 +45,12 @@ c.CourseDirectory.source_directory = {source_directory!r}
 c.Exchange.root = {exchange!r}
 # Autograding runs in the sandbox, with the hidden suites, references and data of this course tree.
 configure(c, course_root={course_root!r})
+{database}'''
+
+DB_URL_LINES = '''\
+# The gradebook is on this database, not gradebook.db (docs/configuration.md: "The department's PostgreSQL").
+
+c.CourseDirectory.db_url = {db_url!r}
 '''
 
 
@@ -70,12 +77,15 @@ class NbgraderCourse:
 
     @classmethod
     def create(cls, root: Path, course_root: Path, course_id: str = "dl-course",
-               exchange: Path | None = None) -> NbgraderCourse:
+               exchange: Path | None = None, db_url: str | None = None) -> NbgraderCourse:
         """A new nbgrader course directory at ``root`` that releases and grades the course tree ``course_root``.
 
         nbgrader reads the source notebooks in place (``course_root/assignments/source``), so an edited
-        notebook is what the next release holds. ``exchange`` defaults to ``root/exchange``.
+        notebook is what the next release holds. ``exchange`` defaults to ``root/exchange``. ``db_url``: the
+        gradebook's database (SQLAlchemy URL, e.g. the department's PostgreSQL), checked first; None: gradebook.db.
         """
+        if db_url is not None:
+            check_database(db_url)
         root.mkdir(parents=True, exist_ok=True)
         if exchange is None:
             exchange = root / "exchange"
@@ -87,7 +97,8 @@ class NbgraderCourse:
             else str(source)
         (root / "nbgrader_config.py").write_text(CONFIG_TEMPLATE.format(
             course_id=course_id, course_root=str(course_root.resolve()), exchange=str(exchange.resolve()),
-            source_directory=source_directory))
+            source_directory=source_directory,
+            database=DB_URL_LINES.format(db_url=db_url) if db_url is not None else ""))
         return cls(root)
 
     def config(self) -> Config:
@@ -121,6 +132,7 @@ class NbgraderCourse:
             raise CourseError(f"{self.root / 'nbgrader_config.py'} does not send autograding to the sandbox: add "
                               "`from autograder.nbgrader_config import configure` and "
                               "`configure(c, course_root=...)` (docs/configuration.md)")
+        self.check_database()
         with Gradebook(self.api().coursedir.db_url) as gradebook:
             try:
                 gradebook.find_assignment(assignment)
@@ -130,12 +142,17 @@ class NbgraderCourse:
                                   f"{known}): release it first with `nbgrader generate_assignment {assignment}` "
                                   "in the course directory, then grade") from None
 
+    def check_database(self) -> None:
+        """Refuse a gradebook database nbgrader cannot use (a configured URL: `.postgres.check_database`)."""
+        check_database(self.api().coursedir.db_url)
+
     def _check(self, outcome: dict, step: str) -> dict:
         if not outcome.get("success"):
             raise NbgraderError(f"nbgrader {step} failed:\n{outcome.get('error') or ''}\n{outcome.get('log') or ''}")
         return outcome
 
     def generate(self, assignment: str) -> Path:
+        self.check_database()
         self._check(self.api().generate_assignment(assignment, force=True, create=True), "generate_assignment")
         return self.root / "release" / assignment
 
