@@ -21,6 +21,7 @@ import nbformat
 
 from ..course.assignment import Assignment, CourseError
 from ..gradebook.course_dir import NbgraderCourse
+from ..gradebook.postgres import check_database
 from ..sandbox.confine import Limits
 from . import starter
 
@@ -77,8 +78,11 @@ class Written:
 
 
 def init_course(course_dir: Path, *, course_tree: Path | None = None, course_id: str | None = None,
-                exchange: Path | None = None) -> Written:
-    """Make ``course_dir`` an nbgrader course that grades ``course_tree`` (default: ``course_dir`` itself)."""
+                exchange: Path | None = None, db_url: str | None = None) -> Written:
+    """Make ``course_dir`` an nbgrader course that grades ``course_tree`` (default: ``course_dir`` itself).
+
+    ``db_url``: the gradebook's database (e.g. the department's PostgreSQL); None: ``gradebook.db`` in the course.
+    """
     course_dir = course_dir.resolve()
     course_id = course_id or course_dir.name
     if not _COURSE_ID.match(course_id):
@@ -89,6 +93,8 @@ def init_course(course_dir: Path, *, course_tree: Path | None = None, course_id:
                           "file, or init another folder")
     if course_dir.exists() and not course_dir.is_dir():
         raise CourseError(f"{course_dir} is a file: pick a new or empty folder for the course")
+    if db_url is not None:
+        check_database(db_url)  # before anything is written
     tree = (course_tree or course_dir).resolve()
     if course_tree is not None and not (tree / "assignments" / "source").is_dir():
         raise CourseError(f"--course-root {tree} has no assignments/source/: give the tree holding "
@@ -102,7 +108,7 @@ def init_course(course_dir: Path, *, course_tree: Path | None = None, course_id:
         written.write(tree / "data" / "README.md", DATA_README)
     if exchange is not None:
         written.folder(exchange.resolve())
-    NbgraderCourse.create(course_dir, tree, course_id=course_id, exchange=exchange)
+    NbgraderCourse.create(course_dir, tree, course_id=course_id, exchange=exchange, db_url=db_url)
     written.created.append(course_dir / "nbgrader_config.py")
     if exchange is None:
         written.created.append(course_dir / "exchange")

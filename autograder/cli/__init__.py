@@ -93,7 +93,7 @@ def run_command(args, root: Path) -> int:
         if args.command == "new":
             return new_command(root, args.assignment)
         return init_command(args.course_dir, course_tree=args.course_root, course_id=args.course_id,
-                            exchange=args.exchange)
+                            exchange=args.exchange, db_url=args.db_url)
     if args.command == "hub":
         from .hub import hub_command
 

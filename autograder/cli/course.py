@@ -11,8 +11,9 @@ from . import output
 
 
 def init_command(course_dir: Path, *, course_tree: Path | None, course_id: str | None,
-                 exchange: Path | None) -> int:
-    written = init_course(course_dir, course_tree=course_tree, course_id=course_id, exchange=exchange)
+                 exchange: Path | None, db_url: str | None = None) -> int:
+    written = init_course(course_dir, course_tree=course_tree, course_id=course_id, exchange=exchange,
+                          db_url=db_url)
     root = written.root
     tree = (course_tree or root).resolve()
     _print_written(written)

@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--course-id", default=None, help="nbgrader's course id (default: the folder's name)")
     init.add_argument("--exchange", type=Path, default=None,
                       help="nbgrader's exchange, the folder shared with students (default: COURSE_DIR/exchange)")
+    init.add_argument("--db-url", default=None,
+                      help="the gradebook's database, e.g. postgresql+psycopg2://USER@HOST:5432/DATABASE "
+                           "(default: COURSE_DIR/gradebook.db; docs/configuration.md)")
     init.epilog = ("The course tree (assignments/, reference/, data/) is COURSE_DIR itself, or the existing tree "
                    "given as --course-root.")
 

@@ -49,7 +49,6 @@ configure(c, course_root={course_root!r})
 
 DB_URL_LINES = '''\
 # The gradebook is on this database, not gradebook.db (docs/configuration.md: "The department's PostgreSQL").
-
 c.CourseDirectory.db_url = {db_url!r}
 '''
 
