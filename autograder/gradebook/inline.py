@@ -94,11 +94,12 @@ def grade_inline(notebook: NotebookNode, assignment: Assignment, *, student: str
         outputs = [dict(o) for o in run.outputs]
         if run.status != "ok" and not any(o.get("output_type") == "error" for o in outputs):
             outputs.append(_error_output(f"Cell{run.status.capitalize()}", run.error or run.status))
-        if died is not None and index >= died and _autograded(cell):
-            # Stock nbgrader stops at a dead kernel and grades nothing of the notebook; the cells from there
-            # on get no points here either (the sandbox's replay must not earn what nbgrader would not give).
+        if died is not None and _autograded(cell):
+            # Stock nbgrader fails a notebook whose kernel dies and records no points for it: none here either
+            # (the sandbox's replay around the dead cell must not earn what nbgrader would not give).
             outputs.append(_error_output("KernelDied", f"not graded: your kernel stopped at cell {died + 1} "
-                                         f"({executions[died].error or 'it exited'})"))
+                                         f"({executions[died].error or 'it exited'}); as in nbgrader, a "
+                                         "notebook whose kernel dies earns no points"))
         result.cells.append(CellRecord(index, run.status, round(run.duration_s, 3), run.error[-2000:], outputs))
     result.tests = inline_scores(code_cells, result.cells)
     result.wall_time_s = round(time.monotonic() - started, 3)
