@@ -19,7 +19,8 @@
   suspiciously alike, ranked, with the evidence (terminal, ``--html``);
 - ``report COURSE_DIR [ASSIGNMENT]``: instructors only, an HTML page with PNG plots: scores, per-test failure
   rates, diagnosed misconceptions, late submissions, grading time, what the sandbox stopped, suite versions;
-- ``export COURSE_DIR --canvas CSV``: final grades, late penalties applied, as a Canvas gradebook import CSV.
+- ``export COURSE_DIR --canvas CSV``: final grades, late penalties applied, as a Canvas gradebook import CSV;
+- ``migrate COURSE_ROOT ASSIGNMENT``: an nbgrader assignment's inline tests into a hidden suite (`.migrate`).
 
 A module per command family (`.course`, `.grading`, `.authoring`, `.student`, `.demo`,
 `.selftest`, `.hub`, `.reports`), the parser in `.parser`, the shared console in `.output`.
@@ -108,6 +109,10 @@ def run_command(args, root: Path) -> int:
                                       args.show)
         return export_command(args.course_dir.resolve(), args.canvas, args.assignment, args.canvas_id,
                               section=args.section, missing_zero=args.missing_zero)
+    if args.command == "migrate":
+        from .migrate import migrate_command
+
+        return migrate_command(args.course_tree, args.assignment, force=args.force, strip_inline=args.strip_inline)
     if args.command == "selftest":
         from .selftest import security_selftest_command
 

@@ -13,7 +13,7 @@ DEFAULT_ASSIGNMENT = "a01_gradient_descent"
 DEFAULT_ROSTER = HUB_CONFIG_DIR / "roster.example.toml"
 DEFAULT_STATE = HUB_CONFIG_DIR.parent / ".hub"
 DESCRIPTION = ("The autograder command: init, new, check, collect, grade, validate, demo, selftest, hub, similarity, "
-               "report and export.")
+               "report, export and migrate.")
 
 
 def default_course_root() -> Path:
@@ -135,7 +135,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_hub_parser(commands, common)
     add_report_parsers(commands, common)
+    add_migrate_parser(commands, common)
     return parser
+
+
+def add_migrate_parser(commands: argparse._SubParsersAction, common: list[argparse.ArgumentParser]) -> None:
+    """``migrate``: an nbgrader assignment's inline tests into a hidden suite (docs/inline-tests.md)."""
+    migrate = commands.add_parser("migrate", parents=common,
+                                  help="write a hidden suite (and reference stub) from an assignment's inline "
+                                       "nbgrader tests, and say what to review")
+    migrate.add_argument("course_tree", type=Path, metavar="COURSE_ROOT",
+                         help="the course tree, or the nbgrader course directory holding source/<assignment>/")
+    migrate.add_argument("assignment", help="the assignment's id, e.g. ps1")
+    migrate.add_argument("--force", action="store_true",
+                         help="overwrite an existing hidden suite, assignment.toml and reference")
+    migrate.add_argument("--strip-inline", action="store_true",
+                         help="also remove the ### BEGIN/END HIDDEN TESTS blocks from the source notebook, so "
+                              "the release no longer carries them (the suite holds them)")
 
 
 def add_report_parsers(commands: argparse._SubParsersAction, common: list[argparse.ArgumentParser]) -> None:
