@@ -93,8 +93,11 @@ class Assignment:
     def validate(self) -> None:
         """Raise `CourseError` naming the missing or damaged piece and how to fix it."""
         if not self.suite_dir.is_dir() or not any(p.name.startswith("test_") for p in self.suite_files()):
+            # An nbgrader assignment without the folder grades by its inline tests (gradebook.inline).
             raise CourseError(f"assignment {self.id}: no hidden suite at {self.suite_dir}/test_*.py; "
-                              "write the hidden tests there before grading")
+                              "write the hidden tests there before grading, or have `autograder migrate "
+                              f"{self.root} {self.id}` write them from the notebook's inline tests "
+                              "(docs/inline-tests.md)")
         if not self.reference_path.is_file():
             raise CourseError(f"assignment {self.id}: no reference implementation at {self.reference_path}")
         self.limits()
