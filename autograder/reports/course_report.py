@@ -203,21 +203,17 @@ def _records(folder: Path) -> tuple[dict[str, list[JobResult]], list[str]]:
 
 def _tests(graded: list[JobResult]) -> list[TestStat]:
     stats: dict[str, TestStat] = {}
+    several = len({result.notebook for result in graded}) > 1  # then a test id is prefixed with its notebook
     for result in graded:
         for test in result.tests:
             if test.outcome == "skipped":
                 continue
-            key = f"{result.notebook}: {short_test_id(test.test_id)}" if _several_notebooks(graded) \
-                else short_test_id(test.test_id)
+            key = f"{result.notebook}: {short_test_id(test.test_id)}" if several else short_test_id(test.test_id)
             stat = stats.setdefault(key, TestStat(key, test.max_points))
             stat.runs += 1
             stat.failed += not test.passed
             stat.student_errors += (not test.passed) and test.student_error
     return sorted(stats.values(), key=lambda s: (-s.failure_rate, s.test_id))
-
-
-def _several_notebooks(graded: list[JobResult]) -> bool:
-    return len({result.notebook for result in graded}) > 1
 
 
 def _mistakes(graded: list[JobResult]) -> list[MistakeStat]:

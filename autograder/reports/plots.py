@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from .course_report import AssignmentReport, CourseReport
+from .similarity_html import safe_line
 
 LABEL_CHARS = 60  # a bar's label is cut here; the table under the plot has the whole text
 MAX_BARS = 15
@@ -30,7 +31,7 @@ def slug(name: str) -> str:
 
 
 def _label(text: str) -> str:
-    text = " ".join(text.split())
+    text = safe_line(" ".join(text.split()))  # control characters spelled out: no font has a glyph for them
     return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1] + "…"
 
 
@@ -89,7 +90,7 @@ def failure_rates(report: AssignmentReport, folder: Path) -> str | None:
     tests = [test for test in report.tests if test.runs][:MAX_BARS]
     if not tests:
         return None
-    figure, axes = plt.subplots(figsize=(8, 0.9 + 0.32 * len(tests)))
+    figure, axes = plt.subplots(figsize=(10, 1.0 + 0.32 * len(tests)))
     positions = range(len(tests))[::-1]
     wrong = [100 * (test.failed - test.student_errors) / test.runs for test in tests]
     raised = [100 * test.student_errors / test.runs for test in tests]
@@ -100,7 +101,7 @@ def failure_rates(report: AssignmentReport, folder: Path) -> str | None:
         label.set(parse_math=False)
     axes.set_xlim(0, 100)
     axes.set_xlabel("submissions failing the test, %")
-    axes.set_title(f"Per-test failure rates: {report.name}", parse_math=False)
+    figure.suptitle(f"Per-test failure rates: {report.name}", parse_math=False)
     axes.legend(loc="lower right", fontsize="small")
     return _save(figure, folder, f"failures-{slug(report.name)}.png")
 
@@ -110,7 +111,7 @@ def mistake_counts(report: AssignmentReport, folder: Path) -> str | None:
     mistakes = report.mistakes[:MAX_BARS]
     if not mistakes:
         return None
-    figure, axes = plt.subplots(figsize=(8, 0.9 + 0.36 * len(mistakes)))
+    figure, axes = plt.subplots(figsize=(10, 1.0 + 0.36 * len(mistakes)))
     positions = list(range(len(mistakes)))[::-1]
     axes.barh(positions, [len(mistake.students) for mistake in mistakes], color=LATE)
     axes.set_yticks(positions, [_label(mistake.diagnosis) for mistake in mistakes])
@@ -118,7 +119,7 @@ def mistake_counts(report: AssignmentReport, folder: Path) -> str | None:
         label.set(parse_math=False)
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_xlabel("students")
-    axes.set_title(f"Most frequent diagnosed misconceptions: {report.name}", parse_math=False)
+    figure.suptitle(f"Most frequent diagnosed misconceptions: {report.name}", parse_math=False)
     return _save(figure, folder, f"mistakes-{slug(report.name)}.png")
 
 

@@ -22,6 +22,7 @@ MAX_EVENT_ROWS = 50  # submissions listed under "what the sandbox stopped"; the 
 MAX_EVENTS_SHOWN = 4  # events listed per submission
 MAX_STUDENTS_LISTED = 30  # students named per misconception
 SLOWEST = 5
+MAX_TEXT_CHARS = 2000  # of one message, note or event on the page
 _STYLE = """body{font-family:sans-serif;margin:2em;max-width:80em;color:#222}
 table{border-collapse:collapse;margin:.5em 0}
 td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top;text-align:left}th{background:#f3f3f3}
@@ -31,8 +32,15 @@ code{font-size:.9em}"""
 
 
 def _e(text: object) -> str:
-    """Hostile text as page text: control characters spelled out, long lines cut, then HTML-escaped."""
-    return html.escape(safe_line(str(text)))
+    """Hostile text as page text: control characters spelled out, a flood cut, then HTML-escaped."""
+    text = str(text)
+    cut = " …" if len(text) > MAX_TEXT_CHARS else ""
+    return html.escape("".join(safe_line(part) for part in _chunks(text[:MAX_TEXT_CHARS])) + cut)
+
+
+def _chunks(text: str, size: int = 200) -> list[str]:
+    # safe_line cuts a line at its own length: feed it pieces shorter than that
+    return [text[start:start + size] for start in range(0, len(text), size)]
 
 
 def _points(value: float | None) -> str:
