@@ -47,6 +47,11 @@ def _points(value: float | None) -> str:
     return "–" if value is None else f"{value:.4g}"
 
 
+def _due(duedate: object) -> str:
+    """nbgrader keeps due dates as naive UTC."""
+    return f"{duedate:%Y-%m-%d %H:%M} UTC" if duedate else "none"
+
+
 def _days(seconds: float) -> str:
     return f"{seconds / 86400:.2f}"
 
@@ -97,7 +102,7 @@ def render_page(report: CourseReport, pictures: dict) -> str:
         stopped = sum(bool(row.events) for row in a.rows)
         not_graded = sum(row.status not in ("", "graded") for row in a.rows)
         out.append(f"<tr><td><a href='#a-{html.escape(plots.slug(a.name))}'>{_e(a.name)}</a></td>"
-                   f"<td>{_e(a.duedate or 'none')}</td><td class='n'>{a.max_score:g}</td>"
+                   f"<td>{_e(_due(a.duedate))}</td><td class='n'>{a.max_score:g}</td>"
                    f"<td class='n'>{len(a.rows)}</td><td class='n'>{_points(a.median_score())}</td>"
                    f"<td class='n'>{len(a.late_rows)}</td><td class='n'>{not_graded}</td>"
                    f"<td class='n'>{stopped}</td><td>{_e(', '.join(a.suite_versions) or '–')}</td></tr>")
@@ -158,10 +163,10 @@ def _assignment_section(a: AssignmentReport, pictures: list[str | None]) -> list
 def _late(a: AssignmentReport) -> list[str]:
     late = a.late_rows
     if not late:
-        due = f"due {_e(a.duedate)}" if a.duedate else "no due date set"
+        due = f"due {_e(_due(a.duedate))}" if a.duedate else "no due date set"
         return [f"<h3>Late submissions</h3><p>None ({due}).</p>"]
     out = [f"<h3>Late submissions</h3><p>{len(late)} of {len(a.rows)} submitted after the due date "
-           f"({_e(a.duedate)}, extensions included).</p><table><tr><th>student</th><th>days late</th>"
+           f"({_e(_due(a.duedate))}, extensions included).</p><table><tr><th>student</th><th>days late</th>"
            "<th>score</th><th>late penalty</th><th>final score</th></tr>"]
     out += [f"<tr><td>{_e(row.student)}</td><td class='n'>{_days(row.seconds_late)}</td>"
             f"<td class='n'>{_points(row.score)}</td><td class='n'>{row.penalty:.4g}</td>"
