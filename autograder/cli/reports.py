@@ -87,6 +87,10 @@ def export_command(course_dir: Path, canvas: Path, assignments: list[str], canva
     return 0
 
 
+def _cut(text: str, size: int) -> str:
+    return text if len(text) <= size else text[:size - 1] + "…"
+
+
 def _lines(source: str, matched: frozenset[int], safe_line) -> Text:
     lines = source.splitlines()
     shown = [f"{'▶' if n in matched else ' '}{n:3} {safe_line(line)}" for n, line in enumerate(lines[:SHOWN_LINES], 1)]
@@ -111,6 +115,6 @@ def report_command(course_dir: Path, assignment: str | None, out: Path | None) -
         console.print(Text(f"{item.name}: {len(item.rows)} submissions, median {item.median_score() or 0:.4g} of "
                            f"{item.max_score:g}, {late} late, sandbox stopped something in {stopped}"
                            + (f"; most frequent misconception ({len(top.students)} students): "
-                              f"{safe_line(top.diagnosis)[:90]}" if top else "")))
+                              f"{_cut(safe_line(top.diagnosis), 90)}" if top else "")))
     console.print(Text(f"Course report (instructors only, with its plots beside it): {page}"))
     return 0
