@@ -172,7 +172,7 @@ class PostgresServer:
         password_file.write_text(self.password + "\n")
         os.chown(password_file, self._uid, self._gid)
         password_file.chmod(0o600)
-        self._run(self.bin / "initdb", "-D", self.data, "-U", "postgres", "-E", "UTF8", "--locale=C",
+        self._run(self.bin / "initdb", "-D", self.data, "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync",
                   "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={password_file}")
         password_file.unlink()
         for _ in range(5):
@@ -193,28 +193,30 @@ class PostgresServer:
 
     def create_database(self, name: str, user: str = "autograder") -> str:
         """A new database owned by a new login ``user`` (as a department creates one); its URL."""
+        password = secrets.token_hex(16)
+        self.execute("CREATE ROLE {} LOGIN PASSWORD %s", user, params=(password,))
+        self.execute("CREATE DATABASE {} OWNER {}", name, user)
+        return self.url(name, user, password)
+
+    def execute(self, statement: str, *names: str, params: tuple = (), database: str = "postgres") -> None:
+        """Run one statement as the superuser (over the unix socket); ``{}`` in it are the quoted ``names``."""
         import psycopg2
         from psycopg2 import sql
 
-        password = secrets.token_hex(16)
         # Not ``with db``: psycopg2 would open a transaction, and CREATE DATABASE refuses to run in one.
-        db = psycopg2.connect(host=str(self.folder), port=self.port, user="postgres", dbname="postgres")
+        db = psycopg2.connect(host=str(self.folder), port=self.port, user="postgres", dbname=database)
         try:
             db.autocommit = True
             with db.cursor() as cursor:
-                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,))
-                verb = "ALTER" if cursor.fetchone() else "CREATE"
-                cursor.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(user)),
-                               (password,))
-                cursor.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name),
-                                                                             sql.Identifier(user)))
+                cursor.execute(sql.SQL(statement).format(*map(sql.Identifier, names)), params)
         finally:
             db.close()
-        return self.url(name, user, password)
 
     def stop(self) -> None:
         if self.running:
-            self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop", check=False)
+            # Data about to be deleted needs no clean shutdown.
+            self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "fast" if self.keep else "immediate", "-w", "stop",
+                      check=False)
             self.running = False
         if not self.keep:
             shutil.rmtree(self.folder, ignore_errors=True)
