@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..course.assignment import Assignment, CourseError, autograded_cells, read_notebook
-from ..gradebook.batch import grade_batch
+from ..gradebook.batch import STALE, grade_batch, stale_results
 from ..gradebook.course_dir import NbgraderCourse
 from ..gradebook.inline import INLINE_NOTE, uses_inline_tests
 from ..gradebook.prestage import default_workers
@@ -60,11 +60,18 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
     ``ray`` None: the course config's cluster, if any (``SandboxedGrading.ray_address``); "": none.
     """
     course.check_ready_to_grade(assignment_id)
-    students = students or course.submitted_students(assignment_id)
+    only_stale = STALE in students  # `--stale`: of the students chosen (default: all), those graded by an old suite
+    students = [student for student in students if student != STALE] or course.submitted_students(assignment_id)
     if not students:
         raise CourseError(f"no submissions of {assignment_id} under {course.root / 'submitted'}: students submit with "
                           f"`nbgrader submit {assignment_id}`, then `autograder collect {course.root} {assignment_id}` "
                           "copies their submissions there")
+    if only_stale:
+        stale = stale_results(course, assignment_id, students)
+        output.console.print(escape(stale_summary(course, assignment_id, stale)), highlight=False)
+        if not stale:
+            return 0
+        students = sorted(stale)
     print_protections(Assignment(assignment_id, course.course_root()))
     started = time.monotonic()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -85,8 +92,36 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
     output.console.print(batch_summary(results, time.monotonic() - started), highlight=False)
     if uses_inline_tests(Assignment(assignment_id, course.course_root())):
         output.console.print(f"[bold yellow]note:[/] {escape(inline_note(course, assignment_id))}", highlight=False)
+    left = stale_results(course, assignment_id, course.submitted_students(assignment_id))
+    if left:
+        output.console.print(f"[bold yellow]note:[/] {escape(stale_note(course, assignment_id, left))}",
+                             highlight=False)
     failures = [student for student, result in results.items() if not result.graded]
     return 1 if failures else 0
+
+
+def stale_summary(course: NbgraderCourse, assignment_id: str, stale: dict[str, str]) -> str:
+    """What `grade --stale` found: whose results an older suite version graded, by version, or that none did."""
+    current = Assignment(assignment_id, course.course_root()).suite_version()
+    if not stale:
+        return (f"no stale results: every graded submission of {assignment_id} was graded by the current suite "
+                f"version {current}")
+    by_version: dict[str, list[str]] = {}
+    for student, version in sorted(stale.items()):
+        by_version.setdefault(version, []).append(student)
+    versions = "; ".join(f"{version}: {', '.join(students)}" for version, students in sorted(by_version.items()))
+    return (f"{len(stale)} stale result{'' if len(stale) == 1 else 's'} of {assignment_id}, graded by an older suite "
+            f"version ({versions}); regrading {'it' if len(stale) == 1 else 'them'} with {current} (manual grades and "
+            "comments in the formgrader are kept)")
+
+
+def stale_note(course: NbgraderCourse, assignment_id: str, stale: dict[str, str]) -> str:
+    """The closing line when results graded by an older suite version remain: how many, and the command."""
+    versions = ", ".join(sorted(set(stale.values())))
+    count = len(stale)
+    return (f"{count} result{' was' if count == 1 else 's were'} graded by an older suite version ({versions}): "
+            f"autograder grade {shlex.quote(str(course.root))} {assignment_id} --stale regrades "
+            f"{'it' if count == 1 else 'them'}")
 
 
 def inline_note(course: NbgraderCourse, assignment_id: str) -> str:

@@ -37,6 +37,8 @@ from .submissions import SubmissionRefused, check_submission
 log = logging.getLogger(__name__)
 
 MIN_FREE_BYTES = 200 * 2**20
+# `autograder grade --stale` selects its students by this marker in the student list (`parser`, `stale_results`).
+STALE = "\0stale"
 
 
 class GradingBlocked(CourseError):
@@ -156,6 +158,26 @@ def grade_one(course: NbgraderCourse, records: GradingRecords, assignment: str, 
     if not force and before is not None and record_stamp(path) == before and result.graded:
         result.reused = REUSED_SAME_JOB
     return result
+
+
+def stale_results(course: NbgraderCourse, assignment: str, students: list[str]) -> dict[str, str]:
+    """student -> the suite version of their graded record, for records graded by another suite version than the
+    assignment's current one (its hidden suite or reference changed since): what `grade --stale` regrades.
+
+    Records that are not graded (refused, failed) are not stale: a plain `grade` grades them anyway. Assignments
+    graded by their inline tests have no suite version (nbgrader's source is their suite) and nothing stale.
+    """
+    current = Assignment(assignment, course.course_root())
+    if uses_inline_tests(current):
+        return {}
+    version = current.suite_version()
+    records = GradingRecords(course.root / "grading_results")
+    stale = {}
+    for student in students:
+        result = JobResult.load(records.path(assignment, student, assignment))
+        if result is not None and result.graded and result.suite_version != version:
+            stale[student] = result.suite_version
+    return stale
 
 
 def record_stamp(path: Path) -> tuple[int, ...] | None:

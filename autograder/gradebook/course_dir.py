@@ -23,7 +23,7 @@ from nbgrader.utils import capture_log
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from ..course.assignment import CourseError
+from ..course.assignment import CourseError, autograded_cells, read_notebook
 from .exchange import CollectOutcome, LinkRefusingCollect
 from .postgres import check_database
 from .preprocessor import SandboxedGrading
@@ -140,6 +140,31 @@ class NbgraderCourse:
                 raise CourseError(f"assignment {assignment} is not in the gradebook of {self.root} (released: "
                                   f"{known}): release it first with `nbgrader generate_assignment {assignment}` "
                                   "in the course directory, then grade") from None
+            self.check_released_points(gradebook, assignment)
+
+    def check_released_points(self, gradebook: Gradebook, assignment: str) -> None:
+        """Refuse to grade when a grade cell's points in the source differ from the released ones.
+
+        nbgrader grades by the released points (its ``OverwriteCells`` puts the gradebook's back into each
+        submission, with only a warning in its log), so an edit of the source's points would silently not count,
+        while the hidden suite may already have been rescaled to the new ones.
+        """
+        released = {cell.name: float(cell.max_score) for notebook in gradebook.find_assignment(assignment).notebooks
+                    for cell in notebook.grade_cells}
+        changed = []
+        for path in sorted((self.source_dir() / assignment).glob("*.ipynb")):
+            for cell, points in autograded_cells(read_notebook(path)).items():
+                if cell in released and released[cell] != points:
+                    changed.append(f"{cell} {released[cell]:g} -> {points:g}")
+        if changed:
+            raise CourseError(
+                f"the points of released grade cells of {assignment} changed in the source ({'; '.join(changed)}): "
+                "nbgrader grades by the released points, so grading now would not count the change. Either put "
+                f"the released points back in the source notebook, or re-release with `nbgrader generate_assignment "
+                f"{assignment} --force` in {self.root} (it updates the gradebook's maximum points; students who "
+                "fetched the old release keep the old points in their notebook, but their submissions are graded by "
+                f"the new ones), then `autograder grade {self.root} {assignment} --force` regrades every submission by "
+                "them; manual scores entered in the formgrader stay as given, so check them against the new maximum")
 
     def check_database(self) -> None:
         """Refuse a gradebook database nbgrader cannot use (a configured URL: `.postgres.check_database`)."""
