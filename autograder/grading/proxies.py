@@ -21,19 +21,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
-from ..course.data_files import read_verified
 from ..sandbox import kept, wire
 from ..sandbox.input_changes import InputRule, describe, read_report
 from ..sandbox.input_watch import InputWatch, parameter_names
 from ..sandbox.kernel import StudentCodeError, StudentKernel
 from .compare import ComparisonError, describe_inputs
 from .handles import Handle, HandleError, LocalHandles, kernel_handles
+from .models import COURSE_DATA as COURSE_DATA  # where suites find the course data (re-exported)
+from .models import ReferenceModels, StudentModels
 from .replay import verify_call
 
 if TYPE_CHECKING:
@@ -57,23 +57,6 @@ def _loader_arguments(tensors: tuple, batch_size: Any, seed: Any) -> None:
         raise HandleError("data_loader takes a batch_size of 1 or more and a seed that is an int (or None)")
 
 
-# The course data folder on the grader's side (the kernel reads the same files at ~/data).
-COURSE_DATA = Path(__file__).resolve().parents[2] / "data"
-
-
-def _model_arguments(arch: Any, num_classes: Any, backbone: Any, seed: Any, meta: bool) -> None:
-    if arch not in kept.RESNETS:
-        raise HandleError(f"torchvision_model builds one of {', '.join(kept.RESNETS)}, not {arch!r}")
-    if type(num_classes) is not int or num_classes < 1 or not (seed is None or type(seed) is int):
-        raise HandleError("torchvision_model takes num_classes, an int of 1 or more, and a seed that is an int "
-                          "(or None)")
-    if backbone is not None and kept.COURSE_BACKBONES.get(backbone, ("",))[0] != arch:
-        raise HandleError(f"{backbone!r} is not a course backbone for {arch}: the course ships "
-                          f"{ {name: spec[0] for name, spec in kept.COURSE_BACKBONES.items()} }")
-    if meta and backbone is not None:
-        raise HandleError("a model on the meta device has no values: build the course backbone without meta")
-
-
 def _holds_handle(value: Any) -> bool:
     """Whether a call's arguments hold a `Handle`: such a call's ban is the kernel's rule check only."""
     if isinstance(value, Handle):
@@ -94,7 +77,7 @@ def _may_change(arguments: tuple) -> tuple[int | str, ...]:
     return arguments
 
 
-class StudentProxy:
+class StudentProxy(StudentModels):
     """The student's notebook namespace, reached through the kernel: only plain data comes back."""
 
     def __init__(self, kernel: StudentKernel, banned_ops: tuple[str, ...] = (),
@@ -162,35 +145,6 @@ class StudentProxy:
         _loader_arguments(tensors, batch_size, seed)
         options = {"batch_size": batch_size, "shuffle": bool(shuffle), "seed": seed, "drop_last": bool(drop_last)}
         return self._send("data_loader", tensors, options, keep=True, build="data_loader")["output"]
-
-    def torchvision_model(self, arch: str, num_classes: int = 1000, *, backbone: str | None = None,
-                          seed: int | None = None, freeze_backbone: bool = False, meta: bool = False) -> Handle:
-        """A `Handle` to torchvision's ``arch`` (resnet18 ... resnet152, nothing downloaded), built in the kernel.
-
-        Its weights are torchvision's initialisation drawn from ``seed``, so `ReferenceProxy.torchvision_model`
-        with the same arguments builds the same model; with ``backbone`` (``"fashion_resnet18"``) every weight
-        but ``fc`` is the course's pretrained one, read from ``~/data`` and checked; ``freeze_backbone`` leaves
-        only ``fc`` trainable; ``meta`` builds it on the meta device, shapes without values, for structure tests
-        (see `kept.make_torchvision_model`).
-        """
-        _model_arguments(arch, num_classes, backbone, seed, meta)
-        options = {"num_classes": num_classes, "backbone": backbone, "seed": seed,
-                   "freeze_backbone": bool(freeze_backbone), "meta": bool(meta)}
-        return self._send(f"torchvision_model({arch!r})", (arch,), options, keep=True,
-                          build="torchvision_model")["output"]
-
-    def model_parameters(self, model: Handle) -> list[tuple]:
-        """The kept module's parameters as plain data, read by the grader's agent: (name, shape, dtype, device
-        type, requires_grad, sum, sum of squares) each (see `kept.describe_parameters`)."""
-        return self._send("the model's parameters", (model,), {}, keep=False, build="describe_parameters")["output"]
-
-    def model_predictions(self, model: Handle, images: torch.Tensor, *, size: int | None = None,
-                          mean: tuple | None = None, std: tuple | None = None) -> torch.Tensor:
-        """The kept model's predicted classes (int64) for uint8 ``images``, prepared and run by the grader's agent
-        in eval mode without gradients (see `kept.predict_classes`); labels never enter the kernel."""
-        options = {"size": size, "mean": mean, "std": std}
-        return self._send("the model's predictions", (model, images), options, keep=False,
-                          build="predict_classes")["output"]
 
     def _handle_call(self, handle: Handle, method: str | None, args: tuple, kwargs: dict) -> Any:
         rule = InputRule(self._may_change)
@@ -270,7 +224,7 @@ class StudentProxy:
         return InPlaceResult(result["output"], result["args"], result["kwargs"])
 
 
-class ReferenceProxy:
+class ReferenceProxy(ReferenceModels):
     """The reference module with the student's interface; inputs are copied so it cannot alter them.
 
     Its arguments are watched as the student's are, so a suite that forgets
@@ -318,27 +272,6 @@ class ReferenceProxy:
         loader = kept.make_data_loader(*(t.detach().clone() for t in tensors), batch_size=batch_size,
                                        shuffle=bool(shuffle), seed=seed, drop_last=bool(drop_last))
         return self._handles.wrap(loader, "data_loader", self)
-
-    def torchvision_model(self, arch: str, num_classes: int = 1000, *, backbone: str | None = None,
-                          seed: int | None = None, freeze_backbone: bool = False, meta: bool = False,
-                          data_dir: Path = COURSE_DATA) -> Handle:
-        """As `StudentProxy.torchvision_model`, in the grader; the backbone is read from ``data_dir``, checked."""
-        _model_arguments(arch, num_classes, backbone, seed, meta)
-        if backbone is not None:  # the course's error (which file, how to rebuild it) before the model's
-            _, relative, sha256 = kept.COURSE_BACKBONES[backbone]
-            read_verified(Path(data_dir) / relative, sha256)
-        model = kept.make_torchvision_model(arch, num_classes, backbone, seed, bool(freeze_backbone), data_dir,
-                                            bool(meta))
-        return self._handles.wrap(model, f"torchvision_model({arch!r})", self)
-
-    def model_parameters(self, model: Handle) -> list[tuple]:
-        """As `StudentProxy.model_parameters`, for a model of the reference's."""
-        return kept.describe_parameters(self._handles.resolve(model)[0])
-
-    def model_predictions(self, model: Handle, images: torch.Tensor, *, size: int | None = None,
-                          mean: tuple | None = None, std: tuple | None = None) -> torch.Tensor:
-        """As `StudentProxy.model_predictions`, for a model of the reference's."""
-        return kept.predict_classes(self._handles.resolve(model)[0], images.clone(), size, mean, std)
 
     def _handle_call(self, handle: Handle, method: str | None, args: tuple, kwargs: dict) -> Any:
         self._handles.resolve(handle)  # HandleError for a handle of the student's

@@ -235,9 +235,31 @@ def predict_classes(model: Any, images: torch.Tensor, size: int | None = None, m
     return torch.cat(predictions)
 
 
+MAX_STATE_ELEMENTS = 4_000_000  # what `state_tensors` sends at most: a head and normalisation buffers, not a backbone
+
+
+def state_tensors(model: Any, prefixes: Any = (), suffixes: Any = ()) -> dict:
+    """The entries of ``model``'s state_dict named with one of ``prefixes`` or ``suffixes``, as detached CPU copies.
+
+    Read by trusted code in the kernel, so the grader can run the trained part of a model (a new head, the
+    batch norms' running statistics) in a module of its own, whose forward no code of the student's touches.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"expected a torch.nn.Module, got a {type_name(model)}")
+    if not all(type(part) is str for part in (*prefixes, *suffixes)):
+        raise TypeError("state_tensors takes names' prefixes and suffixes as strings")
+    chosen = {str(name): tensor.detach().cpu().clone()
+              for name, tensor in torch.nn.Module.state_dict(model).items()
+              if isinstance(tensor, torch.Tensor) and (str(name).startswith(tuple(prefixes))
+                                                      or str(name).endswith(tuple(suffixes)))}
+    if sum(t.numel() for t in chosen.values()) > MAX_STATE_ELEMENTS:
+        raise ValueError(f"these state entries hold over {MAX_STATE_ELEMENTS:,} numbers: ask for fewer")
+    return chosen
+
+
 BUILDERS: dict[str, Callable[..., Any]] = {"data_loader": make_data_loader, "torchvision_model": make_torchvision_model,
                                            "describe_parameters": describe_parameters,
-                                           "predict_classes": predict_classes}
+                                           "predict_classes": predict_classes, "state_tensors": state_tensors}
 
 
 def agent(codec: Any, watch: Any, namespace: Callable[[], dict], publish_data: Callable[[dict], Any]
