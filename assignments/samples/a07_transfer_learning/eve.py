@@ -1,0 +1,46 @@
+# Eve: she forgot to freeze the backbone (the frozen replace_head tests fail, the unfrozen one passes), and
+# her transforms scale to [0, 1] but never normalise (both normalisation tests fail).
+
+# %% [replace_head]
+def replace_head(model, num_classes, freeze_backbone=True):
+    model.fc = nn.Linear(model.fc.in_features, num_classes)
+    return model
+
+# %% [count_trainable]
+def count_trainable(model):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+# %% [train_transforms]
+def train_transforms(size=224):
+    return v2.Compose([
+        v2.RandomResizedCrop(size, scale=(0.8, 1.0)),
+        v2.RandomHorizontalFlip(),
+        v2.ColorJitter(brightness=0.3, contrast=0.3),
+        v2.ToDtype(torch.float32, scale=True),
+    ])
+
+# %% [eval_transforms]
+def eval_transforms(size=224):
+    return v2.Compose([
+        v2.Resize((size, size)),
+        v2.ToDtype(torch.float32, scale=True),
+    ])
+
+# %% [fine_tune]
+def fine_tune(model, train_loader, epochs, lr, device):
+    model.to(device)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    losses = []
+    for epoch in range(epochs):
+        model.train()
+        batch_losses = []
+        for images, labels in train_loader:
+            images, labels = images.to(device), labels.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(images), labels)
+            loss.backward()
+            optimizer.step()
+            batch_losses.append(loss.item())
+        losses.append(sum(batch_losses) / len(batch_losses))
+    return losses
