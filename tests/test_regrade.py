@@ -43,6 +43,14 @@ def change_suite(root: Path) -> None:
     suite.write_text(text.replace(*FIXED_SUITE).replace('SUITE_VERSION = "toy-1"', 'SUITE_VERSION = "toy-2"'))
 
 
+def give_square_two_points(root: Path) -> None:
+    source = root / "assignments" / "source" / "toy" / "toy.ipynb"
+    notebook = json.loads(source.read_text())
+    cell = next(c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "test_square")
+    cell["metadata"]["nbgrader"]["points"] = 2
+    source.write_text(json.dumps(notebook))
+
+
 def grade(capsys: pytest.CaptureFixture[str], course: NbgraderCourse, *extra: str) -> str:
     code = main(["grade", str(course.root), "toy", "--workers", "1", *extra])
     out = capsys.readouterr().out
@@ -105,20 +113,27 @@ def test_stale_regrades_exactly_the_old_suites_results_and_keeps_manual_grades(t
     assert f"no stale results: every graded submission of toy was graded by the current suite version " \
            f"{new_version}" in out
 
+    # Points changed after release, with graded submissions in the gradebook: refused; the way out described
+    # (re-release: nbgrader's generate_assignment --force, which takes the new points) works.
+    give_square_two_points(root)
+    assert main(["grade", str(course.root), "toy"]) == 2
+    assert "test_square 1 -> 2" in capsys.readouterr().out
+    course.generate("toy")
+    course.check_ready_to_grade("toy")
+    with Gradebook(course.api().coursedir.db_url) as gradebook:
+        assert gradebook.find_grade_cell("test_square", "toy", "toy").max_score == 2.0
+        assert gradebook.find_grade("test_double", "toy", "toy", "cy").manual_score == 2.5
+
 
 @pytest.mark.slow
 def test_changed_points_of_a_released_grade_cell_are_refused_with_the_way_out(tmp_path, capsys):
     root, course = private_course(tmp_path)
     submit(course, "amy", "toy", fill_solutions(course.root / "release" / "toy" / "toy.ipynb", CORRECT_TOY))
-    source = root / "assignments" / "source" / "toy" / "toy.ipynb"
-    notebook = json.loads(source.read_text())
-    cell = next(c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "test_square")
-    cell["metadata"]["nbgrader"]["points"] = 2
-    source.write_text(json.dumps(notebook))
-
+    give_square_two_points(root)
     assert main(["grade", str(course.root), "toy"]) == 2
     out = re.sub(r"\s+", " ", capsys.readouterr().out)
     assert "the points of released grade cells of toy changed in the source (test_square 1 -> 2)" in out
     assert f"`nbgrader generate_assignment toy --force` in {course.root}" in out
     assert f"`autograder grade {course.root} toy --force`" in out
     assert not (course.root / "grading_results" / "toy" / "amy").exists()  # nothing was graded
+
