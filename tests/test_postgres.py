@@ -109,7 +109,7 @@ def test_the_same_class_grades_the_same_on_sqlite_and_postgresql(tmp_path, on_sq
     assert sorted(row["student_id"] for row in exported[1]) == sorted(TOY_CLASS)
 
 
-def test_two_runs_at_once_on_postgresql_lose_nothing(postgres, database, on_postgres):
+def test_two_runs_at_once_on_postgresql_lose_nothing(database, on_postgres):
     course = on_postgres
     first, second = grade(course), grade(course)
     outputs = [run.communicate(timeout=600)[0] for run in (first, second)]
@@ -117,15 +117,6 @@ def test_two_runs_at_once_on_postgresql_lose_nothing(postgres, database, on_post
     assert any("holds this course's lock" in output for output in outputs)
     assert course.scores("toy") == TOY_CLASS_SCORES
     assert submission_rows(database) == {"amy": 1, "bo": 1, "cy": 1}
-    # The database's password changed under the course: the next run stops before grading anyone.
-    user = database.split("//")[1].split(":")[0]
-    postgres.execute("ALTER ROLE {} PASSWORD 'changed'", user)
-    shutil.rmtree(course.root / "autograded")
-    run = grade(course)
-    output, _ = run.communicate(timeout=120)
-    assert run.returncode == 2, output
-    assert "password authentication failed" in output and "docs/configuration.md" in output
-    assert not (course.root / "autograded").exists()
 
 
 def test_two_graders_share_one_postgresql_gradebook_at_once(tmp_path, on_sqlite, on_postgres, database):
@@ -165,5 +156,10 @@ def test_unusable_gradebook_urls_are_refused_with_the_fix(tmp_path, postgres, da
         check_database(visitor)
     # init refuses it before writing the course.
     with pytest.raises(CourseError, match="does not exist"):
-        NbgraderCourse.create(tmp_path / "course", TOY_ROOT, db_url=base + "/no_such_database")
-    assert not (tmp_path / "course").exists()
+        NbgraderCourse.create(tmp_path / "refused", TOY_ROOT, db_url=base + "/no_such_database")
+    assert not (tmp_path / "refused").exists()
+    # The password changed under a course: grading stops before anyone is graded (grade_batch checks first).
+    course = NbgraderCourse.create(tmp_path / "course", TOY_ROOT, db_url=database)
+    postgres.execute("ALTER ROLE {} PASSWORD 'changed'", database.split("//")[1].split(":")[0])
+    with pytest.raises(CourseError, match=r"password authentication failed.*docs/configuration\.md"):
+        course.check_ready_to_grade("toy")
