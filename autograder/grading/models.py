@@ -81,8 +81,10 @@ class ReferenceModels:
 
     def torchvision_model(self, arch: str, num_classes: int = 1000, *, backbone: str | None = None,
                           seed: int | None = None, freeze_backbone: bool = False, meta: bool = False,
-                          data_dir: Path = COURSE_DATA) -> Handle:
-        """As `StudentProxy.torchvision_model`, in the grader; the backbone is read from ``data_dir``, checked."""
+                          data_dir: Path | None = None) -> Handle:
+        """As `StudentProxy.torchvision_model`, in the grader; the backbone is read from ``data_dir`` (default: the
+        course's data folder), checked."""
+        data_dir = COURSE_DATA if data_dir is None else Path(data_dir)
         _model_arguments(arch, num_classes, backbone, seed, meta)
         if backbone is not None:  # the course's error (which file, how to rebuild it) before the model's
             _, relative, sha256 = kept.COURSE_BACKBONES[backbone]
