@@ -11,10 +11,11 @@ STAMP := $(VENV)/.installed
 
 HUB_ASSETS := hub_config/node_modules/.installed
 BROWSER := /usr/bin/chromedriver
+POSTGRES := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) /usr/lib/postgresql/15/bin/initdb)
 
 .PHONY: demo test test-fast lint setup hub clean bench
 
-setup: $(STAMP) $(HUB_ASSETS) $(BROWSER)
+setup: $(STAMP) $(HUB_ASSETS) $(BROWSER) $(POSTGRES)
 
 # pip (not uv/poetry) takes torch from this machine's local wheel store; see README.
 $(STAMP): pyproject.toml
@@ -32,6 +33,11 @@ $(HUB_ASSETS): hub_config/package.json hub_config/package-lock.json
 $(BROWSER):
 	apt-get install -y -q chromium chromium-driver >/dev/null || \
 		(apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null)
+
+# Debian's PostgreSQL server, for the gradebook-on-PostgreSQL tests (tests/test_postgres.py starts its own on loopback).
+$(POSTGRES):
+	apt-get install -y -q --no-install-recommends postgresql >/dev/null || \
+		(apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends postgresql >/dev/null)
 
 hub: setup
 	$(VENV)/bin/autograder hub start
