@@ -96,6 +96,8 @@ def test_stale_regrades_exactly_the_old_suites_results_and_keeps_manual_grades(t
     assert (f"1 stale result of toy, graded by an older suite version ({old_version}: cy); regrading it with "
             f"{new_version}") in out
     assert re.search(r"graded 1 submission in [\d.]+ s", out), out
+    assert ("note: manual scores from the formgrader stand over the new auto scores, flagged for review there: "
+            "cy test_double: 2.5 (auto 3)") in out
     assert "older suite version" not in out.split("regrading it")[1]  # nothing stale is left
     assert amy_record.stat().st_mtime_ns == amy_stamp  # amy was not stale: untouched
     record = json.loads((course.root / "grading_results" / "toy" / "cy" / "toy.json").read_text())

@@ -92,6 +92,13 @@ def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str
     output.console.print(batch_summary(results, time.monotonic() - started), highlight=False)
     if uses_inline_tests(Assignment(assignment_id, course.course_root())):
         output.console.print(f"[bold yellow]note:[/] {escape(inline_note(course, assignment_id))}", highlight=False)
+    regraded = [student for student, result in results.items() if result.graded and not result.reused]
+    kept = course.manual_overrides(assignment_id, regraded)
+    if kept:
+        shown = "; ".join(f"{student} {cell}: {manual:g} (auto {'none' if auto is None else format(auto, 'g')})"
+                          for student, cell, manual, auto in kept)
+        output.console.print(f"[bold yellow]note:[/] manual scores from the formgrader stand over the new auto "
+                             f"scores, flagged for review there: {escape(shown)}", highlight=False)
     left = stale_results(course, assignment_id, course.submitted_students(assignment_id))
     if left:
         output.console.print(f"[bold yellow]note:[/] {escape(stale_note(course, assignment_id, left))}",

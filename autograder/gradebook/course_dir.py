@@ -223,6 +223,21 @@ class NbgraderCourse:
                                      for grade in notebook.grades}
         return table
 
+    def manual_overrides(self, assignment: str, students: list[str]) -> list[tuple[str, str, float, float | None]]:
+        """(student, grade cell, manual score, auto score) where a manual score from the formgrader stands over
+        the autograder's: a regrade changes only the auto score, which nbgrader then flags for review."""
+        found = []
+        with Gradebook(self.api().coursedir.db_url) as gradebook:
+            for student in students:
+                try:
+                    submission = gradebook.find_submission(assignment, student)
+                except MissingEntry:
+                    continue
+                found += [(student, grade.name, grade.manual_score, grade.auto_score)
+                          for notebook in submission.notebooks for grade in notebook.grades
+                          if grade.manual_score is not None]
+        return sorted(found)
+
     def export_csv(self, path: Path) -> Path:
         """What ``nbgrader export`` writes: one row per (assignment, student)."""
         api = self.api(CsvExportPlugin={"to": str(path)})
