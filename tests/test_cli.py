@@ -196,6 +196,9 @@ class _FakeNbgrader:
         self.root, self.job, self.calls = root, job, []
         (root / "submitted" / "amy" / "toy").mkdir(parents=True)
 
+    def course_root(self) -> Path:
+        return TOY_ROOT
+
     def autograde(self, assignment: str, student: str, *, force_regrade: bool = False) -> None:
         self.calls.append(force_regrade)
         self.job()

@@ -19,7 +19,7 @@ from autograder.cli import main
 from autograder.cli.parser import build_parser
 from autograder.course.assignment import Assignment
 from autograder.course.samples import fill_solutions
-from autograder.gradebook.batch import STALE, stale_results
+from autograder.gradebook.batch import stale_results
 from autograder.gradebook.course_dir import NbgraderCourse
 
 from .conftest import CORRECT_TOY, TOY_CLASS, TOY_ROOT, submit
@@ -58,9 +58,10 @@ def grade(capsys: pytest.CaptureFixture[str], course: NbgraderCourse, *extra: st
     return re.sub(r"\s+", " ", out)  # rich wraps long lines
 
 
-def test_the_stale_marker_is_the_parsers():
+def test_stale_is_an_option_of_grade():
     args = build_parser().parse_args(["grade", "course", "toy", "--stale", "--student", "amy"])
-    assert args.student == [STALE, "amy"]
+    assert args.stale and args.student == ["amy"]
+    assert not build_parser().parse_args(["grade", "course", "toy"]).stale
 
 
 @pytest.mark.slow

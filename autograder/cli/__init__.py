@@ -81,7 +81,8 @@ def run_command(args, root: Path) -> int:
         course = NbgraderCourse(args.course_dir.resolve())
         if args.command == "collect":
             return collect_command(course, args.assignment)
-        return grade_command(course, args.assignment, args.student, args.force, workers=args.workers, ray=args.ray)
+        return grade_command(course, args.assignment, args.student, args.force, workers=args.workers, ray=args.ray,
+                             stale=args.stale)
     if args.command == "check":
         from ..course.assignment import Assignment
         from .authoring import check_command

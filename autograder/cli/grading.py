@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..course.assignment import Assignment, CourseError, autograded_cells, read_notebook
-from ..gradebook.batch import STALE, grade_batch, stale_results
+from ..gradebook.batch import grade_batch, stale_results
 from ..gradebook.course_dir import NbgraderCourse
 from ..gradebook.inline import INLINE_NOTE, uses_inline_tests
 from ..gradebook.prestage import default_workers
@@ -54,24 +54,24 @@ def collect_command(course: NbgraderCourse, assignment_id: str) -> int:
 
 def grade_command(course: NbgraderCourse, assignment_id: str, students: list[str], force: bool,
                   expected: dict[str, dict] | None = None, workers: int | None = None,
-                  ray: str | None = None) -> int:
+                  ray: str | None = None, stale: bool = False) -> int:
     """Autograde ``students`` (default: every submission), ``workers`` at a time or on the Ray cluster ``ray``.
 
-    ``ray`` None: the course config's cluster, if any (``SandboxedGrading.ray_address``); "": none.
+    ``ray`` None: the course config's cluster, if any (``SandboxedGrading.ray_address``); "": none. ``stale``:
+    of those students, only the ones whose results an older version of the suite or reference graded.
     """
     course.check_ready_to_grade(assignment_id)
-    only_stale = STALE in students  # `--stale`: of the students chosen (default: all), those graded by an old suite
-    students = [student for student in students if student != STALE] or course.submitted_students(assignment_id)
+    students = students or course.submitted_students(assignment_id)
     if not students:
         raise CourseError(f"no submissions of {assignment_id} under {course.root / 'submitted'}: students submit with "
                           f"`nbgrader submit {assignment_id}`, then `autograder collect {course.root} {assignment_id}` "
                           "copies their submissions there")
-    if only_stale:
-        stale = stale_results(course, assignment_id, students)
-        output.console.print(escape(stale_summary(course, assignment_id, stale)), highlight=False)
-        if not stale:
+    if stale:
+        old = stale_results(course, assignment_id, students)
+        output.console.print(escape(stale_summary(course, assignment_id, old)), highlight=False)
+        if not old:
             return 0
-        students = sorted(stale)
+        students = sorted(old)
     print_protections(Assignment(assignment_id, course.course_root()))
     started = time.monotonic()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

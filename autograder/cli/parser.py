@@ -65,8 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
     grade.add_argument("--force", action="store_true",
                        help="grade again even a submission whose record can be reused (same submission and suite)")
-    # A selection of students, so it travels in the student list (`gradebook.batch.STALE`).
-    grade.add_argument("--stale", dest="student", action="append_const", const="\0stale",
+    grade.add_argument("--stale", action="store_true",
                        help="regrade exactly the submissions graded by an older version of the hidden suite or "
                             "reference (with --student: those of them that are stale); manual grades are kept")
     grade.add_argument("--workers", type=int, default=None,

@@ -37,8 +37,6 @@ from .submissions import SubmissionRefused, check_submission
 log = logging.getLogger(__name__)
 
 MIN_FREE_BYTES = 200 * 2**20
-# `autograder grade --stale` selects its students by this marker in the student list (`parser`, `stale_results`).
-STALE = "\0stale"
 
 
 class GradingBlocked(CourseError):
