@@ -175,12 +175,14 @@ def grade(notebook: nbformat.NotebookNode, assignment: Assignment, *, student: s
     sha = submission_hash(notebook)
     suite_version = assignment.suite_version()
     path = records.path(assignment.id, student, notebook_name)
+    cell_points = autograded_cells(notebook)
     previous = JobResult.load(path) if not force and seed is None else None
-    if previous is not None and previous.key == (sha, suite_version) and previous.graded:
+    # A re-release that changed a grade cell's points changes what the record's scores are out of: grade again.
+    if previous is not None and previous.key == (sha, suite_version) and previous.graded and (
+            previous.cell_max_points == cell_points):
         log.info("%s/%s: reusing the result for this submission and suite", student, assignment.id)
         previous.reused = REUSED_SAME_JOB
         return previous
-    cell_points = autograded_cells(notebook)
     # Staged records are this batch's own (a batch starts by emptying the staging folder): forced or not,
     # they are the fresh grading this run asked for.
     staged = None if seed is not None else adopt_staged(records, assignment.id, student, notebook_name,
