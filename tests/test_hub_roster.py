@@ -43,7 +43,8 @@ def test_the_example_roster_has_two_courses_sharing_a_student() -> None:
     dl101 = roster.courses["dl101"]
     assert dl101.course_root == REPO
     assert dl101.assignments == ("a01_gradient_descent", "a02_tabular_regression", "a03_binary_classification",
-                                 "a04_neural_networks", "a05_multiclass_mnist")
+                                 "a04_neural_networks", "a05_multiclass_mnist", "a06_cnn",
+                                 "a07_transfer_learning", "a08_confidence_intervals")
     assert (dl101.instructors, dl101.graders, dl101.students) == (("ines",), ("gus",), ("ana", "ben", "carla"))
     assert dl101.deadlines["a01_gradient_descent"] == dt.datetime(2026, 12, 1, 23, 59, tzinfo=dt.UTC)
     assert roster.people["ana"] == {"dl101": "student", "dl101-spring": "student"}
