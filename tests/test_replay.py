@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import _disable_current_modes, _get_current_dispatch_mode
 
 from autograder.grading.replay import MAX_OPS, TraceError, verify_call
-from autograder.grading.replay_ops import allowed
+from autograder.grading.replay_ops import allowed, new_bytes
 from autograder.sandbox import wire
 from autograder.sandbox.calling import invoke
 from autograder.sandbox.messages import StudentCodeError
@@ -210,3 +210,17 @@ def test_without_a_reference_the_students_function_on_other_inputs_is_the_measur
         else:
             with pytest.raises(TraceError, match="does not follow"):
                 verify_call("conv2d", result, (x, w), {}, CONV_OPS, student=call)
+
+
+def test_operators_are_sized_before_they_run_without_the_meta_device_where_rules_allow():
+    x, w = torch.randn(2, 3, 9, 7), torch.randn(5, 4)
+    cases = [("aten::im2col", [x, [3, 2], [1, 2], [1, 0], [2, 1]], F.unfold(x, (3, 2), dilation=(1, 2), padding=(1, 0),
+                                                                             stride=(2, 1))),
+             ("aten::constant_pad_nd", [x, [1, 2, 3, 4], 0.0], F.pad(x, (1, 2, 3, 4))),
+             ("aten::mm", [w, w.T], w @ w.T),
+             ("aten::mul", [x, x[:1, :1, :1, :1]], x * x[:1, :1, :1, :1]),
+             ("aten::zeros", [[4, 6]], torch.zeros(4, 6))]
+    for name, args, result in cases:
+        assert new_bytes(name, args, {}) >= result.numel() * result.element_size(), name
+    assert new_bytes("aten::permute", [x, [0, 2, 1, 3]], {}) == 0  # a view allocates nothing
+    assert new_bytes("aten::repeat", [x, [1000, 1000]], {}) is None  # sized on the meta device instead

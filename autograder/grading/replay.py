@@ -38,7 +38,7 @@ import torch
 
 from ..sandbox.kernel import StudentCodeError
 from ..sandbox.messages import check_ops
-from .replay_ops import DATA_DEPENDENT_OPS, allowed
+from .replay_ops import DATA_DEPENDENT_OPS, allowed, new_bytes
 
 MAX_OPS = 100_000
 MAX_RESULT_BYTES = 256 * 2**20  # one operator's new memory
@@ -151,7 +151,17 @@ class Replay:
         self._store(results, value)
 
     def _check_size(self, name: str, op: Any, args: list, kwargs: dict) -> None:
-        """Size the operator on the meta device first: a trace must not make the grader allocate without bound."""
+        """Size the operator first (by its arguments, else on the meta device): a trace must not make the grader
+        allocate without bound."""
+        fresh = new_bytes(name, args, kwargs)
+        if fresh is None:
+            fresh = self._meta_bytes(name, op, args, kwargs)
+        self.new_bytes += fresh
+        if fresh > MAX_RESULT_BYTES or self.new_bytes > MAX_TOTAL_BYTES:
+            self._fail(f"{name} would allocate {fresh / 2**20:,.0f} MiB ({MAX_RESULT_BYTES // 2**20} MiB per "
+                       f"operation, {MAX_TOTAL_BYTES // 2**30} GiB in all)")
+
+    def _meta_bytes(self, name: str, op: Any, args: list, kwargs: dict) -> int:
         meta_kwargs = _to_meta(kwargs)
         if any(argument.name == "device" for argument in op._schema.arguments):  # a factory: made on meta too
             meta_kwargs.update(device=torch.device("meta"), pin_memory=None)
@@ -159,13 +169,9 @@ class Replay:
             meta = op(*_to_meta(args), **meta_kwargs)
         except Exception:  # a data-dependent operator has no meta kernel; its output is bounded
             if name.removesuffix("_") in DATA_DEPENDENT_OPS:
-                return
+                return 0
             self._fail(f"{name} cannot be sized before it runs")
-        fresh = sum(t.numel() * t.element_size() for t in _tensors(meta) if not t._is_view())
-        self.new_bytes += fresh
-        if fresh > MAX_RESULT_BYTES or self.new_bytes > MAX_TOTAL_BYTES:
-            self._fail(f"{name} would allocate {fresh / 2**20:,.0f} MiB ({MAX_RESULT_BYTES // 2**20} MiB per "
-                       f"operation, {MAX_TOTAL_BYTES // 2**30} GiB in all)")
+        return sum(t.numel() * t.element_size() for t in _tensors(meta) if not t._is_view())
 
     def _store(self, encoded: Any, value: Any) -> None:
         if type(encoded) is dict and set(encoded) == {"t"}:
