@@ -20,8 +20,9 @@ it replays to itself on the original inputs and stays stale on the others,
 so step 3 fails it. A forged trace that passes all three is itself a way to
 compute the function from allowed operators. Nothing from the student is run:
 the trace is data, each operator is looked up by name on the allowlist.
-Every replayed operator is first sized on the meta device, so a trace cannot
-make the grader allocate more than `MAX_RESULT_BYTES` at once.
+Every replayed operator is sized before it runs (from its arguments' shapes where
+`replay_ops.new_bytes` can tell, else on the meta device), so a trace cannot make the grader allocate more
+than `MAX_RESULT_BYTES` at once.
 """
 
 from __future__ import annotations
