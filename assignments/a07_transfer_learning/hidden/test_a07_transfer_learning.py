@@ -9,19 +9,18 @@ back by the agent's trusted probes (``model_parameters``: each parameter's name,
 ``requires_grad`` and two fingerprints, its sum and sum of squares; ``model_predictions``: the classes it
 predicts, in eval mode without gradients). The reference gets the same models from the same seeds.
 
-``replace_head`` is compared by the head it leaves (``fc``'s in and out features, read from the last
-two-dimensional ``fc.*`` weight, so an ``nn.Sequential`` head counts) and how many tensors are trainable
-inside and outside ``fc``: on ResNet-18 (frozen), ResNet-34 and a secret one of ResNet-50/101/152 (frozen;
-512 against 2048 features), ResNet-34 unfrozen, all built on the meta device (shapes without values: a
-ResNet-152 costs nothing), and on the course backbone, whose weights must be the ones it came with.
-``count_trainable`` must equal the count the probe gives, exactly, frozen and not. The transforms take a
-uint8 image tensor (3, H, W) (what ``torchvision.io.decode_image`` gives) at a secret ``size``: both give
-float32 (3, size, size) for square and oblong images; ``eval_transforms`` of a plain-coloured image matches the
-reference within 1e-3 (ImageNet mean and std: any resize, crop or interpolation gives the same plain colour)
-and gives the same output on every call; ``train_transforms`` keeps a black image at -mean/std per channel
-(median over the pixels, so a random erasing passes) and a dark grey one on ImageNet's scale (its median within
-what brightness factors 0.5 to 1.5 allow), and gives at least 2 different outputs in 24 calls (a flip alone
-fails that with probability 2^-23).
+``replace_head`` is compared by the head it leaves (``fc``'s in and out features, read from the last two-
+dimensional ``fc.*`` weight, so an ``nn.Sequential`` head counts) and how many tensors are trainable inside and
+outside ``fc``: on ResNet-18 (frozen), ResNet-34 and a secret one of ResNet-50/101/152 (frozen; 512 against 2048
+features), ResNet-34 unfrozen, all built on the meta device (shapes without values: a ResNet-152 costs nothing),
+and on the course backbone, whose weights must be the ones it came with. ``count_trainable`` must equal the count
+the probe gives, exactly, frozen and not (on the meta device too). The transforms take a uint8 image tensor (3, H,
+W) (what ``torchvision.io.decode_image`` gives) at a secret ``size``: both give float32 (3, size, size) for square
+and oblong images; ``eval_transforms`` of a plain-coloured image matches the reference within 1e-3 (ImageNet mean
+and std: any resize, crop or interpolation gives the same plain colour) and gives the same output on every call;
+``train_transforms`` keeps a black image at -mean/std per channel (median over the pixels, so a random erasing
+passes) and a dark grey one on ImageNet's scale (its median within what brightness factors 0.5 to 1.5 allow), and
+gives at least 2 different outputs in 24 calls (a flip alone fails that with probability 2^-23).
 
 ``fine_tune`` runs on the course backbone with a fresh head from a secret seed, frozen, over loaders the grader
 builds in the kernel with one shuffling seed for both sides (images already prepared: resized to 32 x 32,
@@ -62,7 +61,7 @@ from autograder.testing import (
     read_verified,
 )
 
-SUITE_VERSION = "a07-1"
+SUITE_VERSION = "a07-2"
 
 MISTAKES = load_catalogue(Path(__file__).with_name("mistakes.py"))
 
@@ -221,7 +220,7 @@ class TestReplaceHead:
 def count_check(student, rng, frozen):
     arch = ("resnet18", "resnet34", "resnet50")[int(rng.integers(0, 3, ()))]
     num_classes = int(rng.integers(2, 21, ()))
-    model = student.torchvision_model(arch, num_classes, seed=seed_from(rng), freeze_backbone=frozen)
+    model = student.torchvision_model(arch, num_classes, seed=seed_from(rng), freeze_backbone=frozen, meta=True)
     want = sum(int(np.prod(row[1])) for row in student.model_parameters(model) if row[4])
     got = student.count_trainable(model)
     call = f"count_trainable(a {arch} with {num_classes} classes, {'only fc' if frozen else 'all'} trainable)"
