@@ -30,8 +30,11 @@ to float32 rounding of the convolutions) and leave every frozen weight as it was
 
 The threshold test (fair-threshold rules of docs/suite-authoring.md, section 11): a secret 200 of the 400 public
 few-label images with their class names permuted by a secret permutation, batches of 25, 6 epochs, lr 1e-2,
-the head from a secret seed, the backbone frozen; a secret 1,200 of the 2,530 hidden test images go in as uint8
-(never their labels) and predicted classes come back. The accuracy must reach the reference's (same start, same
+the head from a secret seed, the backbone frozen. The trained head and the batch norms' running statistics come
+back (``model_state``) and are loaded into the grader's own copy of the backbone (``reference.twin``), which
+predicts a secret 1,200 of the 2,530 hidden test images: the hidden images never enter the kernel, and a
+fine_tune that swaps its model's forward for a look-up of labelled images scores what its head scores. The
+accuracy must reach the reference's (same start, same
 batches) minus THRESHOLD_MARGIN = 0.05. An honest student gets the reference's batches and start, so the two
 differ by float rounding only (CPU against GPU included): the notebook's solution scored exactly the reference's
 accuracy under every seed of the author's check. Measured over 10 seeds (one thread, /tmp fairness script of
@@ -61,7 +64,7 @@ from autograder.testing import (
     read_verified,
 )
 
-SUITE_VERSION = "a07-2"
+SUITE_VERSION = "a07-3"
 
 MISTAKES = load_catalogue(Path(__file__).with_name("mistakes.py"))
 
@@ -407,6 +410,9 @@ class TestFineTune:
 
 # ----------------------------------------------------------------------------------------------- hidden images
 
+TRAINED_STATE = ("running_mean", "running_var", "num_batches_tracked")  # besides fc: what training in train mode moves
+
+
 @grade_cell("test_fewlabel")
 class TestFewLabel:
     @points(3)
@@ -426,7 +432,12 @@ class TestFewLabel:
                                            freeze_backbone=True)
             loader = side.data_loader(X, y, batch_size=THRESHOLD_BATCH, shuffle=True, seed=seed)
             side.fine_tune(model, loader, THRESHOLD_EPOCHS, THRESHOLD_LR, DEVICE)
-            predicted = side.model_predictions(model, test_images, size=IMAGE_SIZE, mean=MEAN, std=STD)
+            # The trained head and the batch norms' statistics run in the grader's own copy of the backbone: the
+            # kernel's forward, which a fine_tune could swap for a look-up of labelled images, plays no part.
+            state = side.model_state(model, prefixes=("fc.",), suffixes=TRAINED_STATE)
+            twin = reference.twin(reference.torchvision_model("resnet18", NUM_CLASSES, backbone=BACKBONE, seed=seed,
+                                                              freeze_backbone=True), state)
+            predicted = reference.model_predictions(twin, test_images, size=IMAGE_SIZE, mean=MEAN, std=STD)
             if not isinstance(predicted, torch.Tensor) or tuple(predicted.shape) != (len(test_images),):
                 raise ComparisonError(f"{call}: no prediction for each of the {len(test_images)} hidden images")
             return (predicted == y_test).double().mean().item()
