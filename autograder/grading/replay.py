@@ -279,16 +279,19 @@ def verify_call(name: str, decoded: dict, args: tuple, kwargs: dict, banned: tup
     without one, ``student(args, kwargs)`` (the student's function called again) is what the replay on
     the other inputs must give. Raises `TraceError` (a `StudentCodeError`) naming what failed.
     """
+    right = reference is None or replay_close(decoded["output"], reference(args, kwargs), _CORRECT_EPS)
+    if not right and not wrt:
+        return  # a wrong value fails the test by itself, with the comparison's own message
     trace = read_trace(name, decoded)
     inputs = [a.detach().clone().requires_grad_(True) if i in wrt else _copy(a) for i, a in enumerate(args)]
     replayed = Replay(name, trace, banned).run(inputs, _copy(kwargs))
     if not replay_close(_detached(replayed), decoded["output"], _REPRODUCE_EPS):
         raise TraceError(f"{name}: replayed in the grader, the operations your code reported do not give the "
                          f"result it returned: {_HOW_TO_FIX}")
-    if wrt:
+    if wrt:  # even under a wrong value: gradients that are right may not come from a banned backward
         _check_gradients(name, replayed, [inputs[i] for i in wrt], grad_output, decoded.get("grads"))
-    if reference is not None and not replay_close(decoded["output"], reference(args, kwargs), _CORRECT_EPS):
-        return  # a wrong result fails the test by itself; the other inputs would only repeat it
+    if not right:
+        return  # the other inputs would only repeat what the test's comparison finds
     other_args, other_kwargs = fresh_inputs((args, kwargs), torch.Generator().manual_seed(secrets.randbits(63)))
     expected = (reference or student)(other_args, other_kwargs)
     try:

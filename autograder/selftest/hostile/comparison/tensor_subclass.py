@@ -1,7 +1,10 @@
 """Return a torch.Tensor subclass whose __eq__, allclose and equal always say yes (values are 3 * x).
 
+Its values fail the comparison; under the self-test's ban its gradient call fails the replay first (the
+subclass made by as_subclass is a tensor no recorded operator produced).
+
 expect: test_double=0 test_square=1
-reason: values are not close
+reason: values are not close|not those of the operations it ran
 """
 # %% [double]
 import torch
