@@ -54,6 +54,14 @@ def assert_expected_scores(course: Path, assignment: Assignment) -> dict[str, fl
     return walls
 
 
+def assert_correct_students_pass(course: Path, assignment: Assignment, correct: tuple[str, ...] | list[str]) -> None:
+    """Every test passes for each student whose code is right (in whatever style): no correct answer loses points."""
+    graded = class_results(course, assignment)
+    for student in correct:
+        for test in graded[student].tests:
+            assert test.passed, f"{student} is right but failed {test.test_id}: {test.message}"
+
+
 def failure_message(graded: dict[str, JobResult], student: str, test_name: str) -> str:
     """The message of ``student``'s failed test whose id ends with ``test_name`` (which must have failed)."""
     (test,) = [t for t in graded[student].tests if t.test_id.endswith(test_name)]

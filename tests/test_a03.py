@@ -18,7 +18,14 @@ from autograder.course.assignment import Assignment
 from autograder.grading.suite import SecretRandom
 from autograder.testing import ComparisonError, assert_close, load_catalogue
 
-from .sample_class import assert_diagnoses, assert_expected_scores, class_results, failure_message, grade_sample_class
+from .sample_class import (
+    assert_correct_students_pass,
+    assert_diagnoses,
+    assert_expected_scores,
+    class_results,
+    failure_message,
+    grade_sample_class,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 A03 = Assignment("a03_binary_classification", REPO)
@@ -164,10 +171,7 @@ def test_sample_class_gets_exactly_the_expected_scores(demo_course):
 
 @pytest.mark.slow
 def test_threshold_test_credits_any_correct_filter(demo_course):
-    graded = class_results(demo_course, A03)
-    for student in CORRECT:
-        for test in graded[student].tests:
-            assert test.passed, f"{student} is right but failed {test.test_id}: {test.message}"
+    assert_correct_students_pass(demo_course, A03, CORRECT)
 
 
 # Each wrong answer of the class (a value came back and failed a comparison) that a catalogued mistake gives,

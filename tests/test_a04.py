@@ -12,7 +12,13 @@ from autograder.course.assignment import Assignment, read_notebook
 from autograder.course.samples import expected_scores
 from autograder.testing import load_catalogue
 
-from .sample_class import assert_expected_scores, class_results, failure_message, grade_sample_class
+from .sample_class import (
+    assert_correct_students_pass,
+    assert_expected_scores,
+    class_results,
+    failure_message,
+    grade_sample_class,
+)
 
 pytestmark = pytest.mark.slow  # the author's check and the demo class: real kernels, real nbgrader
 
@@ -45,10 +51,7 @@ def test_sample_class_gets_exactly_the_expected_scores(demo_course):
 
 
 def test_threshold_tests_credit_any_correct_training(demo_course):
-    graded = class_results(demo_course, A04)
-    for student in CORRECT:
-        for test in graded[student].tests:
-            assert test.passed, f"{student} is right but failed {test.test_id}: {test.message}"
+    assert_correct_students_pass(demo_course, A04, CORRECT)
 
 
 def test_failures_tell_the_student_what_went_wrong(demo_course):

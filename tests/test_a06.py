@@ -27,7 +27,14 @@ from autograder.course.assignment import Assignment
 from autograder.grading.suite import SecretRandom
 from autograder.testing import ComparisonError, assert_close, load_catalogue
 
-from .sample_class import assert_diagnoses, assert_expected_scores, class_results, failure_message, grade_sample_class
+from .sample_class import (
+    assert_correct_students_pass,
+    assert_diagnoses,
+    assert_expected_scores,
+    class_results,
+    failure_message,
+    grade_sample_class,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 A06 = Assignment("a06_cnn", REPO)
@@ -266,10 +273,7 @@ def test_sample_class_gets_exactly_the_expected_scores(demo_course):
 
 @pytest.mark.slow
 def test_correct_students_pass_every_test(demo_course):
-    graded = class_results(demo_course, A06)
-    for student in CORRECT:
-        for test in graded[student].tests:
-            assert test.passed, f"{student} is right but failed {test.test_id}: {test.message}"
+    assert_correct_students_pass(demo_course, A06, CORRECT)
 
 
 CONV_VALUES = ("test_three_by_three", "test_padding", "test_stride", "test_rectangular_kernels", "test_without_bias",

@@ -18,7 +18,14 @@ from autograder.grading.suite import SecretRandom
 from autograder.sandbox import kept
 from autograder.testing import ComparisonError, assert_close, load_catalogue
 
-from .sample_class import assert_diagnoses, assert_expected_scores, class_results, failure_message, grade_sample_class
+from .sample_class import (
+    assert_correct_students_pass,
+    assert_diagnoses,
+    assert_expected_scores,
+    class_results,
+    failure_message,
+    grade_sample_class,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 A07 = Assignment("a07_transfer_learning", REPO)
@@ -195,10 +202,7 @@ def test_sample_class_gets_exactly_the_expected_scores(demo_course):
 
 @pytest.mark.slow
 def test_correct_students_pass_every_test(demo_course):
-    graded = class_results(demo_course, A07)
-    for student in CORRECT:
-        for test in graded[student].tests:
-            assert test.passed, f"{student} is right but failed {test.test_id}: {test.message}"
+    assert_correct_students_pass(demo_course, A07, CORRECT)
 
 
 FROZEN = ("TestReplaceHead::test_resnet18_frozen", "TestReplaceHead::test_deeper_resnets")
