@@ -18,7 +18,9 @@ tight limits and checks, rather than assumes, that each is contained:
   host's listeners, another student's live kernel still answers, the grader's
   memory and the disk are back where they were, the grading record is small;
   and while a category is graded, the grader's memory never rises more than
-  a stated bound above where it started (sampled every 20 ms).
+  a stated bound above where it started (sampled every 20 ms): 512 MiB, or
+  1 GiB for a category of the course's own assignments, whose suites keep
+  models in the grader.
 
 Cases of one category share a batch (one course, one grader process), and
 batches run in a few worker processes at once, each with its own course,

@@ -28,9 +28,11 @@ ASSIGNMENT = "toy"
 # Tight limits keep the time-outs short; honest work in the toy course needs a fraction of each.
 SELFTEST_LIMITS = Limits(notebook_timeout_s=90, cell_timeout_s=8, call_timeout_s=4, startup_timeout_s=60,
                          memory_mb=1024, processes=64, disk_mb=64, output_bytes=20_000, threads=1)
-# Rough seconds per case, to share categories between workers (the slow ones time out or crash kernels).
-CATEGORY_COST_S = {"messages": 20.0, "exhaustion": 11.0, "crash": 12.5, "smuggle": 8.0, "unpickle": 7.0,
-                   "banned_ops": 7.0, "links": 1.0, "lookup": 50.0}
+# Seconds per case, to share categories between workers: measured (a full run on a quiet 2-core machine, session
+# 18, divided by each category's cases). The lookup cases grade a whole course assignment each.
+CATEGORY_COST_S = {"comparison": 1.6, "unpickle": 4.2, "hidden_material": 1.9, "exhaustion": 4.6, "crash": 3.5,
+                   "network": 2.1, "smuggle": 3.1, "notebook_json": 1.3, "links": 0.6, "banned_ops": 1.9,
+                   "messages": 10.7, "lookup": 32.0, "leftovers": 3.0}
 
 HONEST: dict[str, dict[str, str]] = {
     "honest_correct": {"double": "def double(x):\n    return x + x", "square": "def square(x):\n    return x ** 2"},

@@ -34,7 +34,7 @@ from .cases import (
     load_cases,
     parse_case,
 )
-from .host import _WORKER_ENV, GRADER_PEAK_BOUND_BYTES, Host, PeakMemory, _rss
+from .host import _WORKER_ENV, COURSE_PEAK_BOUND_BYTES, GRADER_PEAK_BOUND_BYTES, Host, PeakMemory, _rss
 from .verdicts import CaseResult, CategoryReport, judge
 
 # ----------------------------------------------------------------- running
@@ -203,10 +203,11 @@ def run_categories(categories: list[str], *, progress: Callable[[str], None] | N
                         results += grade_hostile_batch(*courses.release(assignment), host,
                                                        [c for c in batch if c.assignment == assignment], None,
                                                        progress)
-                if memory.rise_bytes > GRADER_PEAK_BOUND_BYTES:
+                bound = GRADER_PEAK_BOUND_BYTES if toy_cases else COURSE_PEAK_BOUND_BYTES
+                if memory.rise_bytes > bound:
                     for result in results:
                         result.problems.append(f"the grader's memory rose {memory.rise_bytes // 2**20} MiB during the "
-                                               f"category (bound {GRADER_PEAK_BOUND_BYTES // 2**20} MiB)")
+                                               f"category (bound {bound // 2**20} MiB)")
                 reports.append(CategoryReport(category, CATEGORIES[category], results,
                                               round(time.monotonic() - started, 1), memory.rise_bytes))
         finally:
