@@ -353,9 +353,8 @@ def _copy_file(fd: int, name: str, path: str, info: os.stat_result, target: str,
             os.utime(out, ns=(opened.st_atime_ns, opened.st_mtime_ns))
         finally:
             os.close(out)
-        # Still the file it was when opened, and still its only name: a rename that replaces a hard link drops
-        # the link count before it swaps the names, so a lookup racing with it can see the linked file with one
-        # name (the fresh run of session 18 copied the secret once in 300 swaps).
+        # Still the file opened, with one name: a rename over a hard link drops the link count before it swaps
+        # the names, so a lookup racing with it can see the linked file with one name (a test once caught it).
         after = os.stat(name, dir_fd=fd, follow_symlinks=False)
         if not _same(after, opened) or after.st_nlink != 1:
             raise _changed(path)
