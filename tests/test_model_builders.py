@@ -11,7 +11,8 @@ import torch
 
 from autograder.course.data_files import CourseError
 from autograder.grading.handles import HandleError
-from autograder.grading.proxies import COURSE_DATA, ReferenceProxy, StudentProxy
+from autograder.grading.models import COURSE_DATA
+from autograder.grading.proxies import ReferenceProxy, StudentProxy
 from autograder.sandbox import kept
 from autograder.sandbox.confine import Limits
 from autograder.sandbox.kernel import StudentKernel

@@ -32,7 +32,6 @@ from ..sandbox.input_watch import InputWatch, parameter_names
 from ..sandbox.kernel import StudentCodeError, StudentKernel
 from .compare import ComparisonError, describe_inputs
 from .handles import Handle, HandleError, LocalHandles, kernel_handles
-from .models import COURSE_DATA as COURSE_DATA  # where suites find the course data (re-exported)
 from .models import ReferenceModels, StudentModels
 from .replay import verify_call
 

@@ -12,7 +12,7 @@ import torch
 import torchvision
 from torch import nn
 
-from autograder.grading.proxies import COURSE_DATA
+from autograder.grading.models import COURSE_DATA
 from autograder.sandbox import kept
 from autograder.testing import Catalogue
 

@@ -64,7 +64,7 @@ from autograder.testing import (
     read_verified,
 )
 
-SUITE_VERSION = "a07-3"
+SUITE_VERSION = "a07-4"
 
 MISTAKES = load_catalogue(Path(__file__).with_name("mistakes.py"))
 
