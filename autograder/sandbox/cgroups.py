@@ -3,7 +3,9 @@
 `cgroup_roots` finds, per controller, a directory under which this process
 may create groups (cgroup v2 has one for all, v1 one per controller);
 `KernelCgroups` creates one kernel's groups, reads its peak memory and OOM
-kills, and removes them (killing what is left inside).
+kills, and removes them (killing what is left inside). Every group's name
+starts with its grader's pid (`owned_name`), so that a grader sweeping up
+after a killed one never takes a group another live grader has just made.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
+
 if TYPE_CHECKING:
     from .confine import Limits
 
@@ -26,6 +30,19 @@ MiB = 1024 * 1024
 CGROUP_LIMIT_FILES = {"memory": ("memory.max", "memory.limit_in_bytes"), "pids": ("pids.max",),
                       "cpu": ("cpu.max", "cpu.cfs_quota_us")}
 CPU_PERIOD_US = 100_000
+GROUP_PREFIX = "autograder-"
+
+
+def owned_name(prefix: str, name: str) -> str:
+    """``prefix`` + this grader's pid + ``-name``: what `owner_is_gone` reads the owner back from."""
+    return f"{prefix}{os.getpid()}-{name}"
+
+
+def owner_is_gone(prefix: str, owned: str) -> bool:
+    """Whether the grader that made ``owned`` (named by `owned_name`) has exited; a name without a pid is not
+    ours to judge. A live grader's group may be empty only because its kernel has not joined it yet."""
+    owner = owned.removeprefix(prefix).partition("-")[0]
+    return owner.isdigit() and not psutil.pid_exists(int(owner))
 
 
 def cgroup_root() -> Path | None:
@@ -52,7 +69,7 @@ def cgroup_roots() -> dict[str, Path]:
             if controller in controllers.split(","):
                 candidates.append(unified / controller / path.lstrip("/"))
         for candidate in candidates:
-            probe = candidate / f"autograder-probe-{os.getpid()}"
+            probe = candidate / owned_name(GROUP_PREFIX, "probe")
             try:
                 probe.mkdir()
             except OSError:
@@ -160,9 +177,11 @@ class KernelCgroups:
 
 
 def remove_stale_cgroups() -> None:
-    """Empty per-kernel cgroups left by a grader that was killed; ones still in use refuse to go."""
+    """Empty per-kernel cgroups left by graders that were killed; ones still in use refuse to go."""
     for root in set(cgroup_roots().values()):
-        for group in root.glob("autograder-*"):
+        for group in root.glob(f"{GROUP_PREFIX}*"):
+            if not owner_is_gone(GROUP_PREFIX, group.name):
+                continue
             with contextlib.suppress(OSError):
                 if not (group / "cgroup.procs").read_text().strip():
                     group.rmdir()

@@ -31,7 +31,7 @@ from jupyter_client.manager import KernelManager
 from traitlets import Any as AnyTrait
 
 from . import relay
-from .cgroups import KernelCgroups, cgroup_roots
+from .cgroups import GROUP_PREFIX, KernelCgroups, cgroup_roots, owned_name, owner_is_gone
 from .confine import Limits, Protection, Sandbox
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class KernelProcess:
         sandbox = Sandbox(limits, self.runtime, data_dir=data_dir, files=files, require_isolation=require_isolation)
         self.protections: list[Protection] = sandbox.check()
         roots = cgroup_roots()
-        self.cgroups = KernelCgroups(roots, f"autograder-{self.runtime.name}", limits) if roots else None
+        self.cgroups = KernelCgroups(roots, owned_name(GROUP_PREFIX, self.runtime.name), limits) if roots else None
         if self.cgroups is not None:
             sandbox.cgroups = self.cgroups.directories
         if os.geteuid() == 0:
@@ -308,8 +308,7 @@ def remove_stale_workdirs(temp_root: Path | None = None) -> list[Path]:
     removed = []
     for prefix in (WORKDIR_PREFIX, ZYGOTE_PREFIX):
         for folder in Path(temp_root or tempfile.gettempdir()).glob(f"{prefix}*-*"):
-            owner = folder.name.removeprefix(prefix).partition("-")[0]
-            if owner.isdigit() and not psutil.pid_exists(int(owner)):
+            if owner_is_gone(prefix, folder.name):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
     return removed
