@@ -16,6 +16,24 @@ from autograder.selftest.cases import TOY_ROOT  # the toy course ships with the 
 
 REPO = Path(__file__).resolve().parents[1]
 
+# `make test` runs the suite on two pytest-xdist workers (``-n 2 --dist loadgroup``). Each module stays on one
+# worker (its fixtures grade a class once); modules sharing a session fixture, or starting a classroom hub (they
+# add the same system accounts), share a group. Groups start slowest first, so that neither worker is left
+# with a long one at the end; the figures are seconds of a one-worker run (session 18), the rest take less.
+SHARED_GROUPS = {"test_a01.py": "a01-class", "test_mistakes.py": "a01-class", "test_report.py": "a01-class",
+                 "test_hub_isolation.py": "hub", "test_classroom_browser.py": "hub", "test_grading_service.py": "hub"}
+SECONDS = {"test_a04.py": 280, "hub": 260, "a01-class": 200, "test_a07.py": 135, "test_a05.py": 110,
+           "test_a03.py": 110, "test_a06.py": 100, "test_walkthrough.py": 95, "test_a02.py": 95, "test_a08.py": 90,
+           "test_cli.py": 90, "test_bench.py": 66, "test_faults.py": 60, "test_end_to_end.py": 46}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test's xdist group (its module's, or the module's shared one), slowest groups first."""
+    for item in items:
+        module = item.path.name
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(module, module)))
+    items.sort(key=lambda item: -SECONDS.get(SHARED_GROUPS.get(item.path.name, item.path.name), 0))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_validate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

@@ -21,8 +21,9 @@ def test_the_sweep_takes_a_dead_graders_empty_group_and_spares_a_live_graders():
     gone.wait()
     groups = {owner.pid: [root / f"{GROUP_PREFIX}{owner.pid}-runtime-sweep" for root in roots]
               for owner in (live, gone)}
+    made = [group for paths in groups.values() for group in paths]
     try:
-        for group in sum(groups.values(), []):
+        for group in made:
             group.mkdir()
         remove_stale_cgroups()
         assert all(group.is_dir() for group in groups[live.pid])
@@ -30,7 +31,7 @@ def test_the_sweep_takes_a_dead_graders_empty_group_and_spares_a_live_graders():
     finally:
         live.kill()
         live.wait()
-        for group in sum(groups.values(), []):
+        for group in made:
             if group.exists():
                 group.rmdir()
 

@@ -50,6 +50,7 @@ def submission_rows(course: NbgraderCourse) -> dict[str, int]:
         return dict(rows.fetchall())
 
 
+@pytest.mark.exclusive  # no sandboxed process may be left on the host: none of another test either
 def test_killed_batches_resume_to_the_uninterrupted_gradebook(class_course):
     rng = random.Random(20261122)
     killed = []

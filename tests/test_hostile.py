@@ -36,6 +36,9 @@ from autograder.selftest.cases import (
 from autograder.selftest.runner import run_security_selftest
 from autograder.selftest.verdicts import report_table
 
+# The self-test counts every sandboxed process on the host after each case: no other test may run beside it.
+pytestmark = pytest.mark.exclusive
+
 CONV_AT_IMPORT = (
     "import torch\n"
     "from torch.nn.functional import conv1d as _smooth\n"
