@@ -51,7 +51,7 @@ lint: setup
 # Two workers (pytest-xdist; tests/conftest.py keeps each module on one), then, alone, the tests that count every
 # sandboxed process on the host. Each run fails if it collects nothing (pytest's exit code 5).
 test: lint
-	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -m "not exclusive"
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not exclusive"
 	$(VENV)/bin/python -m pytest -m exclusive
 
 # Tests marked @pytest.mark.slow start real kernels, real nbgrader or the security self-test; the rest

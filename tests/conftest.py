@@ -16,10 +16,10 @@ from autograder.selftest.cases import TOY_ROOT  # the toy course ships with the 
 
 REPO = Path(__file__).resolve().parents[1]
 
-# `make test` runs the suite on two pytest-xdist workers (``-n 2 --dist loadgroup``). Each module stays on one
+# `make test` runs the suite on two pytest-xdist workers (``-n 2 --dist loadfile``). Each module stays on one
 # worker (its fixtures grade a class once); modules sharing a session fixture, or starting a classroom hub (they
-# add the same system accounts), share a group. Groups start slowest first, so that neither worker is left
-# with a long one at the end; the figures are seconds of a one-worker run (session 18), the rest take less.
+# add the same system accounts), share one (`pytest_xdist_make_scheduler`). Groups start slowest first, so that
+# neither worker is left with a long one at the end; the figures are seconds of a one-worker run (session 18).
 SHARED_GROUPS = {"test_a01.py": "a01-class", "test_mistakes.py": "a01-class", "test_report.py": "a01-class",
                  "test_hub_isolation.py": "hub", "test_classroom_browser.py": "hub", "test_grading_service.py": "hub"}
 SECONDS = {"test_a04.py": 280, "hub": 260, "a01-class": 200, "test_a07.py": 135, "test_a05.py": 110,
@@ -27,12 +27,28 @@ SECONDS = {"test_a04.py": 280, "hub": 260, "a01-class": 200, "test_a07.py": 135,
            "test_cli.py": 90, "test_bench.py": 66, "test_faults.py": 60, "test_end_to_end.py": 46}
 
 
+def worker_group(nodeid: str) -> str:
+    """The group a test runs in: its module's file name, or the name of the group its module shares."""
+    module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    return SHARED_GROUPS.get(module, module)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test's xdist group (its module's, or the module's shared one), slowest groups first."""
-    for item in items:
-        module = item.path.name
-        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(module, module)))
-    items.sort(key=lambda item: -SECONDS.get(SHARED_GROUPS.get(item.path.name, item.path.name), 0))
+    """Slowest groups first (a stable sort: each module's tests keep their order)."""
+    items.sort(key=lambda item: -SECONDS.get(worker_group(item.nodeid), 0))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """With ``--dist loadfile``: xdist's per-file scheduling, with the shared groups above kept together."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleGroupScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return ModuleGroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
