@@ -138,7 +138,9 @@ class Host:
             time.sleep(0.2)
         if sandboxed:
             found.append(f"{len(sandboxed)} process(es) of uid {SANDBOX_UID} left running: "
-                         + ", ".join(f"{p.pid} {_name(p)}" for p in sandboxed[:5]))
+                         + ", ".join(f"{p.pid} {_name(p)}" for p in sandboxed[:5])
+                         + " (if another grader runs on this host, its kernels count too: run the self-test"
+                         " again with nothing else grading)")
         if children:
             found.append(f"{len(children)} new child process(es) of the grader left: {sorted(children)[:5]}")
         found += [f"marker {path} exists on the host" for path in self.markers_present(markers)]
