@@ -38,6 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: -SECONDS.get(worker_group(item.nodeid), 0))
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: plain `pytest` without the plugin still runs
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """With ``--dist loadfile``: xdist's per-file scheduling, with the shared groups above kept together."""
     if config.getvalue("dist") != "loadfile":
