@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,6 +118,28 @@ def toy_course(tmp_path: Path) -> NbgraderCourse:
 
 def submit(course: NbgraderCourse, student: str, assignment: str, notebook: nbformat.NotebookNode) -> Path:
     return write_submission(course.root / "submitted", student, assignment, notebook)
+
+
+def two_grading_runs_at_once(course: NbgraderCourse, assignment: str, logs: Path) -> list[tuple[int, str]]:
+    """`autograder grade` twice at once, overlapping for certain: both start while this test holds the course's
+    grading lock (as a third run would), both say they wait for it, and they race for it once it is let go.
+
+    Two runs merely started together may not overlap at all on a loaded machine (one finishes before the other
+    has imported torch). Each run's (exit code, output).
+    """
+    from autograder.gradebook.batch import grading_lock
+
+    outputs = [logs / f"run-{index}.log" for index in range(2)]
+    command = [str(Path(sys.executable).with_name("autograder")), "grade", str(course.root), assignment]
+    with grading_lock(course):
+        runs = [subprocess.Popen(command, stdout=output.open("w"), stderr=subprocess.STDOUT,
+                                 env={**os.environ, "PYTHONUNBUFFERED": "1"}) for output in outputs]
+        deadline = time.monotonic() + 300
+        while not all("holds this course's lock" in output.read_text() for output in outputs):
+            texts = [output.read_text()[-3000:] for output in outputs]
+            assert time.monotonic() < deadline and all(run.poll() is None for run in runs), texts
+            time.sleep(0.2)
+    return [(run.wait(timeout=600), output.read_text()) for run, output in zip(runs, outputs, strict=True)]
 
 
 CORRECT_TOY = {"double": "def double(x):\n    return x + x", "square": "def square(x):\n    return x ** 2"}
