@@ -120,6 +120,13 @@ def submit(course: NbgraderCourse, student: str, assignment: str, notebook: nbfo
     return write_submission(course.root / "submitted", student, assignment, notebook)
 
 
+def start_grading(course: NbgraderCourse, assignment: str = "toy", *arguments: str, output=subprocess.PIPE,
+                  **popen) -> subprocess.Popen:
+    """`autograder grade COURSE ASSIGNMENT [ARGUMENTS]` started in the background, its output in one stream."""
+    command = [str(Path(sys.executable).with_name("autograder")), "grade", str(course.root), assignment, *arguments]
+    return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True, **popen)
+
+
 def two_grading_runs_at_once(course: NbgraderCourse, assignment: str, logs: Path) -> list[tuple[int, str]]:
     """`autograder grade` twice at once, overlapping for certain: both start while this test holds the course's
     grading lock (as a third run would), both say they wait for it, and they race for it once it is let go.
@@ -130,10 +137,9 @@ def two_grading_runs_at_once(course: NbgraderCourse, assignment: str, logs: Path
     from autograder.gradebook.batch import grading_lock
 
     outputs = [logs / f"run-{index}.log" for index in range(2)]
-    command = [str(Path(sys.executable).with_name("autograder")), "grade", str(course.root), assignment]
     with grading_lock(course):
-        runs = [subprocess.Popen(command, stdout=output.open("w"), stderr=subprocess.STDOUT,
-                                 env={**os.environ, "PYTHONUNBUFFERED": "1"}) for output in outputs]
+        runs = [start_grading(course, assignment, output=output.open("w"), env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                for output in outputs]
         deadline = time.monotonic() + 300
         while not all("holds this course's lock" in output.read_text() for output in outputs):
             texts = [output.read_text()[-3000:] for output in outputs]

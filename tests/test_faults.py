@@ -6,7 +6,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,11 +20,10 @@ from autograder.grading.results import JobResult
 from autograder.sandbox.process import WORKDIR_PREFIX
 from autograder.selftest.host import sandbox_processes
 
-from .conftest import TOY_CLASS, TOY_CLASS_SCORES, TOY_ROOT, submit, two_grading_runs_at_once
+from .conftest import TOY_CLASS, TOY_CLASS_SCORES, TOY_ROOT, start_grading, submit, two_grading_runs_at_once
 
 pytestmark = pytest.mark.slow  # real grading runs, killed and restarted
 
-AUTOGRADER = str(Path(sys.executable).with_name("autograder"))
 STUDENTS, EXPECTED = TOY_CLASS, TOY_CLASS_SCORES
 
 
@@ -36,11 +34,6 @@ def class_course(tmp_path, toy_release) -> NbgraderCourse:
     for student, solutions in STUDENTS.items():
         submit(course, student, "toy", fill_solutions(toy_release, solutions))
     return course
-
-
-def start_grading(course: NbgraderCourse) -> subprocess.Popen:
-    return subprocess.Popen([AUTOGRADER, "grade", str(course.root), "toy"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
 
 
 def submission_rows(course: NbgraderCourse) -> dict[str, int]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +16,10 @@ from autograder.course.samples import fill_solutions
 from autograder.gradebook.course_dir import NbgraderCourse, read_csv
 from autograder.gradebook.postgres import PostgresServer, check_database
 
-from .conftest import TOY_CLASS, TOY_CLASS_SCORES, TOY_ROOT, submit, two_grading_runs_at_once
+from .conftest import TOY_CLASS, TOY_CLASS_SCORES, TOY_ROOT, start_grading, submit, two_grading_runs_at_once
 
 pytestmark = pytest.mark.slow  # real grading runs against a real PostgreSQL server
 
-AUTOGRADER = str(Path(sys.executable).with_name("autograder"))
 _names = itertools.count()
 
 
@@ -57,16 +54,11 @@ def released_course(root: Path, toy_release: Path, db_url: str | None = None) ->
     return course
 
 
-def grade(course: NbgraderCourse) -> subprocess.Popen:
-    return subprocess.Popen([AUTOGRADER, "grade", str(course.root), "toy"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
 @pytest.fixture(scope="module")
 def on_sqlite(tmp_path_factory, toy_release) -> NbgraderCourse:
     """The toy class graded once with nbgrader's default gradebook, gradebook.db."""
     course = released_course(tmp_path_factory.mktemp("pg") / "sqlite", toy_release)
-    run = grade(course)
+    run = start_grading(course)
     output, _ = run.communicate(timeout=600)
     assert run.returncode == 0, output
     assert course.scores("toy") == TOY_CLASS_SCORES
@@ -98,7 +90,7 @@ def submission_rows(db_url: str) -> dict[str, int]:
 
 def test_the_same_class_grades_the_same_on_sqlite_and_postgresql(tmp_path, on_sqlite, on_postgres):
     assert "c.CourseDirectory.db_url" in (on_postgres.root / "nbgrader_config.py").read_text()
-    run = grade(on_postgres)
+    run = start_grading(on_postgres)
     output, _ = run.communicate(timeout=600)
     assert run.returncode == 0, output
     assert not (on_postgres.root / "gradebook.db").exists(), "the PostgreSQL course wrote a SQLite gradebook"
@@ -124,8 +116,7 @@ def test_two_graders_share_one_postgresql_gradebook_at_once(tmp_path, on_sqlite,
     other.generate("toy")  # the same release, recorded again in the shared gradebook
     for folder in ("submitted", "grading_results"):
         shutil.copytree(on_sqlite.root / folder, other.root / folder)
-    runs = [subprocess.Popen([AUTOGRADER, "grade", str(course.root), "toy", *students], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+    runs = [start_grading(course, "toy", *students)
             for course, students in ((on_postgres, ["--student", "amy", "--student", "bo"]),
                                      (other, ["--student", "cy"]))]
     outputs = [run.communicate(timeout=600)[0] for run in runs]
